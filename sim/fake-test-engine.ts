@@ -1,0 +1,291 @@
+/**
+ * A simulated Buildkite Test Engine API on 127.0.0.1 that behaves like the real one as SPEC.md and the seeds
+ * describe it: bearer-token auth, runs filtered by build_id, runs whose state and result move along a
+ * timeline, failed executions paginated with Link headers (next/prev/first/last), rate-limit headers on every
+ * response and 429s past the limit, JSON error bodies — plus injectable faults. The demo, the tests and the
+ * benchmark all run the real gate against it over HTTP.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type RunState = 'running' | 'finished';
+export type RunResult = 'pending' | 'passed' | 'failed' | 'stale';
+
+export interface FakeFailure {
+  execution_id?: string;
+  test_id?: string | null;
+  test_name?: string | null;
+  location?: string | null;
+  failure_reason?: string | null;
+  failure_expanded?: { expanded?: string[]; backtrace?: string[] }[] | null;
+  duration?: number | null;
+  [extra: string]: unknown;
+}
+
+export interface FakeRun {
+  readonly id: string;
+  readonly buildId: string;
+  /** (state, result) served by successive reads of the run; the last one repeats. */
+  readonly timeline: readonly (readonly [RunState, RunResult])[];
+  /** Reads of the build's run list that answer [] before the run appears. */
+  readonly hiddenForListReads?: number;
+  /** Failed executions: a list, or a count generated on demand (1 000 000 costs nothing until read). */
+  readonly failures?: readonly FakeFailure[] | number;
+  readonly commitSha?: string;
+}
+
+export interface FakeSuite {
+  readonly slug: string;
+  readonly runs: readonly FakeRun[];
+}
+
+export type FaultKind =
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
+  | { kind: 'body'; body: string; contentType?: string }
+  | { kind: 'reset' }
+  | { kind: 'reset-mid-body' }
+  | { kind: 'hang' };
+
+export interface Fault {
+  /** Requests whose path+query match this are faulted. */
+  readonly match: RegExp;
+  /** How many matching requests to fault (default: every one). */
+  times?: number;
+  readonly fault: FaultKind;
+}
+
+export interface RateLimitSettings {
+  /** Requests a window per organization (the API's is 200) and per token (50). */
+  readonly orgLimit: number;
+  readonly userLimit: number;
+  readonly windowMs: number;
+}
+
+export interface FakeApiOptions {
+  readonly org: string;
+  readonly token: string;
+  readonly suites: readonly FakeSuite[];
+  readonly rateLimit?: RateLimitSettings;
+  readonly faults?: Fault[];
+  /** Every request with the right token answers 403, as for a token without read_suites. */
+  readonly forbidden?: boolean;
+  /** Pagination links without `last`, as some list endpoints send. */
+  readonly omitLastLink?: boolean;
+  /** Milliseconds before each answer, for a realistic round trip. */
+  readonly latencyMs?: number;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path and query, as sent. */
+  readonly url: string;
+  readonly status: number;
+  readonly authorization: string | undefined;
+  readonly at: number;
+}
+
+export interface FakeTestEngine {
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  /** Counts of 429 answers given. */
+  readonly rateLimited: () => number;
+  close(): Promise<void>;
+}
+
+const MAX_PER_PAGE = 100;
+
+export function generatedFailure(suite: string, org: string, runId: string, i: number): FakeFailure {
+  const test = `${String(i).padStart(8, '0')}`;
+  return {
+    execution_id: `e0000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    run_id: runId,
+    test_id: `7e570000-0000-4000-8000-${test.padStart(12, '0')}`,
+    test_name: `Checkout ${i} applies discount code ${i % 7}`,
+    location: `./spec/checkout/discount_${i % 50}_spec.rb:${10 + (i % 90)}`,
+    failure_reason: `expected total to eq ${100 - (i % 10)}, got ${100 + (i % 10)}`,
+    failure_expanded: [{ expanded: [`Failure/Error: expect(cart.total).to eq(${100 - (i % 10)})`], backtrace: [`./spec/checkout/discount_${i % 50}_spec.rb:${10 + (i % 90)}:in 'block (2 levels)'`, "./spec/spec_helper.rb:40:in 'block (3 levels)'"] }],
+    duration: 0.05 + (i % 100) / 100,
+    test_execution_url: `https://buildkite.com/organizations/${org}/analytics/suites/${suite}/tests/${test}?execution_id=${i}`,
+    tags: {},
+  };
+}
+
+export async function startFakeTestEngine(options: FakeApiOptions): Promise<FakeTestEngine> {
+  const requests: RecordedRequest[] = [];
+  const runReads = new Map<string, number>();
+  const listReads = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const windows = new Map<string, { start: number; count: number }>();
+  let rateLimited = 0;
+  const faults = options.faults ?? [];
+
+  const server = createServer((req, res) => {
+    const respond = () => handle(req, res);
+    if (options.latencyMs) setTimeout(respond, options.latencyMs);
+    else respond();
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.keepAliveTimeout = 60_000;
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    const record = (status: number) =>
+      requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, status, authorization: req.headers.authorization, at: Date.now() });
+
+    const fault = faults.find((f) => f.match.test(url.pathname + url.search) && (f.times === undefined || f.times > 0));
+    if (fault) {
+      if (fault.times !== undefined) fault.times--;
+      record(fault.fault.kind === 'status' ? fault.fault.status : -1);
+      return inject(fault.fault, res);
+    }
+
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    const send = (status: number, body: unknown, extra: Record<string, string> = {}) => {
+      record(status);
+      res.writeHead(status, { ...headers, ...extra });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+
+    // Rate limits: fixed windows per organization and per token, reported on every response.
+    if (options.rateLimit) {
+      const { orgLimit, userLimit, windowMs } = options.rateLimit;
+      const now = Date.now();
+      const tick = (key: string, limit: number) => {
+        let w = windows.get(key);
+        if (!w || now - w.start >= windowMs) windows.set(key, (w = { start: now, count: 0 }));
+        w.count++;
+        return { remaining: Math.max(0, limit - w.count), reset: Math.max(1, Math.ceil((w.start + windowMs - now) / 1000)), over: w.count > limit, count: w.count, limit };
+      };
+      const org = tick('org', orgLimit);
+      const user = tick(`user:${req.headers.authorization ?? ''}`, userLimit);
+      headers['ratelimit-remaining'] = String(org.remaining);
+      headers['ratelimit-reset'] = String(org.reset);
+      headers['ratelimit-user-remaining'] = String(user.remaining);
+      headers['ratelimit-user-reset'] = String(user.reset);
+      const over = user.over ? { scope: 'user', ...user } : org.over ? { scope: 'organization', ...org } : undefined;
+      if (over) {
+        rateLimited++;
+        return send(429, { message: 'You have exceeded your rate limit. Please wait before retrying.', scope: over.scope, limit: over.limit, current: over.count, reset: over.reset });
+      }
+    }
+
+    if (req.headers.authorization !== `Bearer ${options.token}`) {
+      return send(401, { message: 'Authentication required. Please supply a valid API Access Token.' });
+    }
+    if (options.forbidden) return send(403, { message: 'Your access token does not have the read_suites scope.' });
+
+    const match = /^\/v2\/analytics\/organizations\/([^/]+)\/suites\/([^/]+)\/runs(?:\/([^/]+))?(\/failed_executions)?$/.exec(url.pathname);
+    const suite = match && decodeURIComponent(match[1]!) === options.org ? options.suites.find((s) => s.slug === decodeURIComponent(match[2]!)) : undefined;
+    if (!match || !suite) return send(404, { message: 'Not Found' });
+    const base = `http://${req.headers.host}/v2/analytics/organizations/${options.org}/suites/${suite.slug}`;
+    const runJson = (run: FakeRun) => {
+      const step = run.timeline[Math.min(runReads.get(run.id) ?? 0, run.timeline.length - 1)]!;
+      return {
+        id: run.id,
+        branch: 'main',
+        commit_sha: run.commitSha ?? '1c3214fcceb2c14579a2c3c50cd78f1442fd8936',
+        state: step[0],
+        result: step[1],
+        url: `${base}/runs/${run.id}`,
+        web_url: `https://buildkite.com/organizations/${options.org}/analytics/suites/${suite.slug}/runs/${run.id}`,
+        build_id: run.buildId,
+        created_at: '2026-11-22T05:32:53.228Z',
+      };
+    };
+
+    const [, , , runId, failedExecutions] = match;
+    if (!runId) {
+      const buildId = url.searchParams.get('build_id');
+      let runs = suite.runs;
+      if (buildId) {
+        const key = `${suite.slug}/${buildId}`;
+        const reads = (listReads.get(key) ?? 0) + 1;
+        listReads.set(key, reads);
+        runs = runs.filter((r) => r.buildId === buildId && reads > (r.hiddenForListReads ?? 0));
+      }
+      return paginate(url, base + "/runs", [...runs].reverse(), runs.length, (r) => runJson(r as FakeRun), send);
+    }
+    const run = suite.runs.find((r) => r.id === decodeURIComponent(runId));
+    if (!run) return send(404, { message: 'Not Found' });
+    if (!failedExecutions) {
+      const body = runJson(run);
+      runReads.set(run.id, (runReads.get(run.id) ?? 0) + 1);
+      return send(200, body);
+    }
+    const failures = run.failures ?? 0;
+    const count = typeof failures === 'number' ? failures : failures.length;
+    const expand = url.searchParams.get('include_failure_expanded') === 'true';
+    return paginate(url, `${base}/runs/${run.id}/failed_executions`, failures, count, (f, i) => {
+      const failure = typeof f === 'number' ? generatedFailure(suite.slug, options.org, run.id, i) : { ...f };
+      if (!expand) delete failure.failure_expanded;
+      return failure;
+    }, send);
+  }
+
+  function paginate<T>(
+    url: URL,
+    base: string,
+    items: readonly T[] | number,
+    count: number,
+    toJson: (item: T | number, index: number) => unknown,
+    send: (status: number, body: unknown, extra?: Record<string, string>) => void,
+  ): void {
+    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+    const lastPage = Math.max(1, Math.ceil(count / perPage));
+    const start = (page - 1) * perPage;
+    const body: unknown[] = [];
+    for (let i = start; i < Math.min(count, start + perPage); i++) body.push(toJson(typeof items === 'number' ? i : items[i]!, i));
+    const link = (p: number) => {
+      const u = new URL(base);
+      for (const [k, v] of url.searchParams) if (k !== 'page') u.searchParams.set(k, v);
+      u.searchParams.set('page', String(p));
+      return u.href;
+    };
+    const links = [];
+    if (page < lastPage) links.push(`<${link(page + 1)}>; rel="next"`);
+    if (page > 1) links.push(`<${link(page - 1)}>; rel="prev"`);
+    links.push(`<${link(1)}>; rel="first"`);
+    if (!options.omitLastLink) links.push(`<${link(lastPage)}>; rel="last"`);
+    send(200, body, count > perPage ? { link: links.join(', ') } : {});
+  }
+
+  function inject(fault: FaultKind, res: ServerResponse): void {
+    switch (fault.kind) {
+      case 'status':
+        res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+        res.end(fault.body ?? JSON.stringify({ message: `Injected ${fault.status}` }));
+        return;
+      case 'body':
+        res.writeHead(200, { 'content-type': fault.contentType ?? 'application/json' });
+        res.end(fault.body);
+        return;
+      case 'reset':
+        res.socket?.destroy();
+        return;
+      case 'reset-mid-body':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4000' });
+        res.write('{"id": "partial", "state": "run');
+        setTimeout(() => res.socket?.destroy(), 10);
+        return;
+      case 'hang':
+        return; // never answers; closed when the server closes
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    rateLimited: () => rateLimited,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * Turns the raw option values a host collected into one typed, frozen Config, or a ConfigError that lists
+ * every problem at once. Hosts only gather values (with where each came from); all the rules live here,
+ * derived from the table in options.ts.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { describeType, optionsFor, type Host, type OptionName, type OptionSpec } from './options.js';
+
+export interface RawValue {
+  readonly value: unknown;
+  /** Where the value came from, for messages: `--timeout`, `BUILDKITE_PLUGIN_TEST_ENGINE_GATE_TIMEOUT`, … */
+  readonly source: string;
+}
+
+export interface ConfigInput {
+  readonly host: Host;
+  readonly values: Readonly<Partial<Record<string, RawValue>>>;
+  /** Keys the host found that name no option, with their source; each one is an error. */
+  readonly unknownKeys?: readonly RawValue[];
+  /** The environment, for the Buildkite defaults and the token variable. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface Config {
+  readonly host: Host;
+  readonly suites: readonly string[];
+  readonly org: string;
+  /** Absent only where a host can find the run another way. */
+  readonly buildId: string | undefined;
+  readonly apiUrl: string;
+  readonly token: string;
+  /** Where the token came from, for messages: the variable's name or the action input. */
+  readonly tokenSource: string;
+  readonly timeoutMs: number;
+  readonly pollIntervalMs: number;
+  readonly settleMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxFailures: number;
+  readonly context: string;
+  readonly alwaysAnnotate: boolean;
+  readonly annotate: boolean;
+}
+
+const SLUG = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+const seconds = (min: number) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number)])
+    .pipe(z.number().min(min).max(86_400))
+    .transform((s) => Math.round(s * 1000));
+
+const wholeNumber = (min: number) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^\d+$/).transform(Number)])
+    .pipe(z.number().int().min(min).max(1_000_000));
+
+const slug = z.string().trim().regex(SLUG);
+
+/** One zod schema per option type: what a host may hand over (strings, JSON values) → the typed value. */
+function schemaFor(option: OptionSpec): z.ZodType {
+  switch (option.type) {
+    case 'string':
+      return z.string().trim().min(1).max(option.maxLength ?? 10_000);
+    case 'slug':
+      return slug;
+    case 'slug-list':
+      return z
+        .union([z.string().transform((s) => [s]), z.array(z.string())])
+        // Action inputs and flags carry lists as text too: "web, api" or one per line.
+        .transform((items) => items.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean))
+        .pipe(z.array(slug).min(1))
+        .transform((list) => [...new Set(list.map((s) => s.trim()))]);
+    case 'uuid':
+      return z.string().trim().regex(GUID);
+    case 'url':
+      return z
+        .string()
+        .trim()
+        .transform((s, ctx) => {
+          let url: URL;
+          try {
+            url = new URL(s);
+          } catch {
+            ctx.addIssue({ code: 'custom', message: describeType(option) });
+            return z.NEVER;
+          }
+          if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: 'https: plain http would send the API token in clear text (allowed only for a loopback host such as 127.0.0.1)',
+            });
+            return z.NEVER;
+          }
+          if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+            ctx.addIssue({ code: 'custom', message: describeType(option) + ', without query, fragment or credentials' });
+            return z.NEVER;
+          }
+          return url.href.replace(/\/+$/, '');
+        });
+    case 'seconds':
+      return seconds(option.min ?? 0);
+    case 'integer':
+      return wholeNumber(option.min ?? 0);
+    case 'boolean':
+      return z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+  }
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+/** The closest option name, for "did you mean" (Levenshtein distance ≤ 3). */
+function closest(key: string, names: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = row[j]!;
+        row[j] = next;
+      }
+    }
+    return row[b.length]!;
+  };
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const name of names) {
+    const d = distance(key.toLowerCase().replace(/_/g, '-'), name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best;
+}
+
+export function parseConfig(input: ConfigInput): Config {
+  const options = optionsFor(input.host);
+  const names = options.map((o) => o.name);
+  const problems: string[] = [];
+  for (const unknown of input.unknownKeys ?? []) {
+    const guess = closest(String(unknown.value), names);
+    problems.push(
+      `Unknown option "${String(unknown.value)}" (from ${unknown.source}).` +
+        (guess ? ` Did you mean "${guess}"?` : '') +
+        ` Valid options: ${names.join(', ')}.`,
+    );
+  }
+
+  const parsed: Partial<Record<OptionName, unknown>> = {};
+  for (const option of options) {
+    let raw = input.values[option.name];
+    if (raw === undefined || raw.value === undefined || raw.value === '') {
+      const fromEnv = option.defaultEnv ? input.env[option.defaultEnv] : undefined;
+      if (fromEnv) raw = { value: fromEnv, source: `the default, $${option.defaultEnv}` };
+      else if (option.default !== undefined) raw = { value: option.default, source: 'the default' };
+      else continue;
+    }
+    const result = schemaFor(option).safeParse(raw.value);
+    if (result.success) {
+      parsed[option.name as OptionName] = result.data;
+    } else {
+      const custom = result.error.issues.find((i) => i.code === 'custom')?.message;
+      problems.push(
+        `Invalid value for "${option.name}" (from ${raw.source}): ${show(raw.value)}. Expected ${custom ?? describeType(option)}.`,
+      );
+    }
+  }
+
+  const missing = (name: OptionName, hint: string) => {
+    if (parsed[name] === undefined && !problems.some((p) => p.includes(`"${name}"`))) {
+      problems.push(`Missing "${name}": ${hint}`);
+    }
+  };
+  missing('suite-slug', 'set suite-slug to the Test Engine suite slug (it defaults to $BUILDKITE_PIPELINE_SLUG).');
+  missing('org', 'set org to the Buildkite organization slug (it defaults to $BUILDKITE_ORGANIZATION_SLUG).');
+  if (input.host !== 'github') {
+    missing('build-id', 'set build-id to the build UUID (it defaults to $BUILDKITE_BUILD_ID).');
+  }
+
+  const tokenEnvName = String(parsed['api-token-env-name'] ?? 'BUILDKITE_API_TOKEN');
+  let token = typeof parsed['api-token'] === 'string' ? parsed['api-token'] : undefined;
+  let tokenSource = 'the api-token input';
+  if (!ENV_NAME.test(tokenEnvName)) {
+    problems.push(
+      `Invalid value for "api-token-env-name" (from ${input.values['api-token-env-name']?.source ?? 'the default'}): ${show(tokenEnvName)}. Expected the name of an environment variable, such as BUILDKITE_API_TOKEN.`,
+    );
+  } else if (token === undefined) {
+    token = input.env[tokenEnvName]?.trim() || undefined;
+    tokenSource = `$${tokenEnvName}`;
+    if (token === undefined) {
+      problems.push(
+        `No API token: the variable ${tokenEnvName} is empty or unset. Set it to a Buildkite API access token with the ` +
+          `read_suites scope` +
+          (input.host === 'github'
+            ? ', or pass the token with the api-token input (from a secret).'
+            : ' (for example from a secret in an environment hook), or name another variable with api-token-env-name.'),
+      );
+    }
+  }
+  if (token !== undefined && /[\r\n]/.test(token)) {
+    problems.push(`The API token in ${tokenSource} contains a line break; check how the secret was stored.`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const suites = parsed['suite-slug'] as string[];
+  return Object.freeze({
+    host: input.host,
+    suites: Object.freeze([...suites]),
+    org: parsed.org as string,
+    buildId: parsed['build-id'] as string | undefined,
+    apiUrl: parsed['api-url'] as string,
+    token: token!,
+    tokenSource,
+    timeoutMs: parsed.timeout as number,
+    pollIntervalMs: parsed['poll-interval'] as number,
+    settleMs: parsed.settle as number,
+    requestTimeoutMs: parsed['request-timeout'] as number,
+    maxFailures: parsed['max-failures'] as number,
+    context: parsed.context as string,
+    alwaysAnnotate: parsed['always-annotate'] as boolean,
+    annotate: parsed.annotate as boolean,
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * The error hierarchy. Each error knows its exit code (SPEC.md step 8) and carries a message written for
+ * the person reading the job log; `transient` errors are worth another try before a deadline.
+ */
+
+export const ExitCode = {
+  Passed: 0,
+  Failed: 1,
+  Error: 2,
+  Inconclusive: 3,
+  Interrupted: 130,
+  Terminated: 143,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class GateError extends Error {
+  override name = 'GateError';
+  get exitCode(): ExitCode {
+    return ExitCode.Error;
+  }
+  get transient(): boolean {
+    return false;
+  }
+}
+
+/** A bad option: found before any request is sent. */
+export class ConfigError extends GateError {
+  override name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(problems.length === 1 ? problems[0]! : `${problems.length} configuration problems:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+/** An HTTP answer the gate cannot go on from (401, 403, 404, other 4xx, 3xx). */
+export class ApiError extends GateError {
+  override name = 'ApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Worth another try: 5xx or 429 after the retries, a network fault, a body that is not what the API sends. */
+export class TransientApiError extends GateError {
+  override name = 'TransientApiError';
+  override get transient(): boolean {
+    return true;
+  }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** SIGINT/SIGTERM arrived: stop everything at once. */
+export class CancelledError extends GateError {
+  override name = 'CancelledError';
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM' = 'SIGTERM') {
+    super(`interrupted by ${signal}`);
+  }
+  override get exitCode(): ExitCode {
+    return this.signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+  }
+}
+
+/**
+ * The one-line message for any thrown value, with every secret replaced: an error's text can quote a URL,
+ * a header or a body, and the token must never reach the log through it.
+ */
+export function describeError(error: unknown, secrets: readonly string[] = []): string {
+  let text: string;
+  if (error instanceof GateError) text = error.message;
+  else if (error instanceof Error) text = `${error.name}: ${error.message}`;
+  else text = `non-error thrown: ${String(error)}`;
+  return redact(text, secrets);
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    // Short values would redact ordinary words; real tokens are long.
+    if (secret.length >= 8) out = out.split(secret).join('[REDACTED]');
+  }
+  return out;
+}

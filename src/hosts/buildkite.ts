@@ -1,0 +1,119 @@
+/**
+ * The Buildkite plugin host: configuration from the plugin (BUILDKITE_PLUGIN_CONFIGURATION, else the
+ * BUILDKITE_PLUGIN_TEST_ENGINE_GATE_* variables), log groups, annotations through `buildkite-agent`.
+ */
+import { spawn } from 'node:child_process';
+import { parseConfig, type Config, type RawValue } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { SuiteOutcome } from '../gate/outcome.js';
+import { optionsFor } from '../options.js';
+import { annotationContext } from '../report/context.js';
+import { annotationStyle, renderAnnotation } from '../report/render-annotation.js';
+import type { Env, Host } from './host.js';
+import { createLog, type Log } from './log.js';
+
+export const PLUGIN_PREFIX = 'BUILDKITE_PLUGIN_TEST_ENGINE_GATE_';
+/** buildkite-agent annotate should answer in well under this; past it, the body goes to the log instead. */
+const AGENT_TIMEOUT_MS = 30_000;
+
+export function readPluginValues(env: Env): { values: Record<string, RawValue>; unknownKeys: RawValue[] } {
+  const names = new Set(optionsFor('buildkite').map((o) => o.name));
+  const values: Record<string, RawValue> = {};
+  const unknownKeys: RawValue[] = [];
+  const json = env.BUILDKITE_PLUGIN_CONFIGURATION;
+  if (json !== undefined && json.trim() !== '') {
+    let config: unknown;
+    try {
+      config = JSON.parse(json);
+    } catch {
+      throw new ConfigError(['BUILDKITE_PLUGIN_CONFIGURATION is not valid JSON; check the plugin block in pipeline.yml.']);
+    }
+    if (config === null) return { values, unknownKeys };
+    if (typeof config !== 'object' || Array.isArray(config)) {
+      throw new ConfigError(['The plugin configuration must be a mapping of option names to values, such as { "suite-slug": "web" }.']);
+    }
+    for (const [key, value] of Object.entries(config)) {
+      if (names.has(key)) {
+        if (value !== null) values[key] = { value, source: `plugin option "${key}"` };
+      } else unknownKeys.push({ value: key, source: 'the plugin configuration' });
+    }
+    return { values, unknownKeys };
+  }
+
+  const lists: Record<string, string[]> = {};
+  for (const [variable, value] of Object.entries(env)) {
+    if (!variable.startsWith(PLUGIN_PREFIX) || value === undefined) continue;
+    const key = variable.slice(PLUGIN_PREFIX.length).toLowerCase().replace(/_/g, '-');
+    const item = /^(.+)-(\d+)$/.exec(key);
+    if (names.has(key)) values[key] = { value, source: variable };
+    else if (item && names.has(item[1]!)) (lists[item[1]!] ??= [])[Number(item[2])] = value;
+    else unknownKeys.push({ value: key, source: variable });
+  }
+  for (const [key, items] of Object.entries(lists)) {
+    values[key] = { value: items.filter((v) => v !== undefined), source: `${PLUGIN_PREFIX}${key.toUpperCase().replace(/-/g, '_')}_N` };
+  }
+  return { values, unknownKeys };
+}
+
+export interface AgentResult {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** Runs `buildkite-agent` with the body on stdin. Never throws: a missing or failing agent is a result. */
+export function runAgent(args: readonly string[], stdin: string, env: Env): Promise<AgentResult> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    const child = spawn('buildkite-agent', args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'pipe'], timeout: AGENT_TIMEOUT_MS });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stderr.length < 2000) stderr += chunk;
+    });
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ ok: false, detail: error.code === 'ENOENT' ? 'buildkite-agent is not on PATH' : error.message }),
+    );
+    child.on('close', (code, signal) =>
+      resolve(code === 0 ? { ok: true, detail: '' } : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` }),
+    );
+    child.stdin.on('error', () => {}); // an agent that exits early closes its stdin; 'close' reports it
+    child.stdin.end(stdin);
+  });
+}
+
+export class BuildkiteHost implements Host {
+  readonly log: Log;
+  readonly #env: Env;
+
+  constructor(env: Env, write: (text: string) => void) {
+    this.#env = env;
+    this.log = createLog(write, true);
+  }
+
+  readConfig(): Config {
+    const { values, unknownKeys } = readPluginValues(this.#env);
+    return parseConfig({ host: 'buildkite', values, unknownKeys, env: this.#env });
+  }
+
+  async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
+    if (!config.annotate) return;
+    await Promise.all(outcomes.map((outcome) => this.#annotate(outcome, config, outcomes.length > 1)));
+  }
+
+  async #annotate(outcome: SuiteOutcome, config: Config, several: boolean): Promise<void> {
+    const context = annotationContext(config.context, outcome.suite, several);
+    if (outcome.verdict === 'passed' && !config.alwaysAnnotate) {
+      // A retried job that now passes should not keep the failure annotation of its earlier attempt.
+      await runAgent(['annotation', 'remove', '--context', context], '', this.#env);
+      return;
+    }
+    const body = renderAnnotation(outcome, { secrets: [config.token] });
+    const style = annotationStyle(outcome);
+    const result = await runAgent(['annotate', '--style', style, '--context', context], body, this.#env);
+    if (result.ok) {
+      this.log.line(`${outcome.suite}: annotated the build (style ${style}, context ${context}, ${Buffer.byteLength(body).toLocaleString('en-US')} bytes)`);
+    } else {
+      this.log.line(`${outcome.suite}: could not annotate the build (${result.detail}); the annotation follows, and the verdict stands.`);
+      this.log.group(`Annotation for ${outcome.suite} (${style})`);
+      this.log.line(body);
+    }
+  }
+}

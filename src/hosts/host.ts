@@ -1,0 +1,13 @@
+import type { Config } from '../config.js';
+import type { SuiteOutcome } from '../gate/outcome.js';
+import type { Log } from './log.js';
+
+/** Where the gate runs: reads the configuration there, logs there, and publishes the outcome there. */
+export interface Host {
+  readonly log: Log;
+  /** Throws ConfigError. */
+  readConfig(): Config;
+  publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void>;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,0 +1,153 @@
+/**
+ * THE table of options. The zod config schema (src/config.ts), plugin.yml's `configuration`,
+ * action.yml's inputs, the README options block and `--help` are all derived from it:
+ * `npm run manifests` regenerates the files, and test/manifests.test.ts fails when they drift.
+ */
+
+export type OptionType =
+  | 'string'
+  | 'slug'
+  | 'slug-list'
+  | 'uuid'
+  | 'url'
+  | 'seconds'
+  | 'integer'
+  | 'boolean';
+
+export type Host = 'buildkite' | 'github' | 'cli';
+
+export interface OptionSpec {
+  readonly name: string;
+  readonly type: OptionType;
+  readonly description: string;
+  /** Literal default, shown in docs and used when nothing else gives a value. */
+  readonly default?: string | number | boolean;
+  /** Buildkite variable that supplies the default (before `default`). */
+  readonly defaultEnv?: string;
+  /** Smallest accepted value for numbers; longest accepted length for strings. */
+  readonly min?: number;
+  readonly maxLength?: number;
+  /** Hosts that accept the option; every host when absent. */
+  readonly hosts?: readonly Host[];
+}
+
+export const OPTIONS = [
+  {
+    name: 'suite-slug',
+    type: 'slug-list',
+    defaultEnv: 'BUILDKITE_PIPELINE_SLUG',
+    description: 'Test Engine suite slug(s) to gate on; a list gates on every one of them.',
+  },
+  {
+    name: 'org',
+    type: 'slug',
+    defaultEnv: 'BUILDKITE_ORGANIZATION_SLUG',
+    description: 'Buildkite organization slug.',
+  },
+  {
+    name: 'build-id',
+    type: 'uuid',
+    defaultEnv: 'BUILDKITE_BUILD_ID',
+    description: 'UUID of the build whose Test Engine run is wanted.',
+  },
+  {
+    name: 'api-token-env-name',
+    type: 'string',
+    default: 'BUILDKITE_API_TOKEN',
+    description: 'Name of the environment variable that holds the API access token (scope `read_suites`).',
+  },
+  {
+    name: 'api-token',
+    type: 'string',
+    hosts: ['github'],
+    description: 'The API access token itself (scope `read_suites`), passed from a secret.',
+  },
+  {
+    name: 'api-url',
+    type: 'url',
+    default: 'https://api.buildkite.com',
+    description: 'Buildkite REST API base URL; plain `http` is accepted only for a loopback host.',
+  },
+  {
+    name: 'timeout',
+    type: 'seconds',
+    default: 600,
+    min: 1,
+    description: 'Total seconds to wait for the run to appear and finish.',
+  },
+  {
+    name: 'poll-interval',
+    type: 'seconds',
+    default: 5,
+    min: 0.1,
+    description: 'Seconds between polls (stretched automatically when the rate-limit budget runs low).',
+  },
+  {
+    name: 'settle',
+    type: 'seconds',
+    default: 5,
+    min: 0,
+    description: 'Seconds after which a finished and passed run is read again before it is believed; 0 trusts the first read.',
+  },
+  {
+    name: 'request-timeout',
+    type: 'seconds',
+    default: 30,
+    min: 1,
+    description: 'Seconds one HTTP request may wait for headers or for more body before it is abandoned and retried.',
+  },
+  {
+    name: 'max-failures',
+    type: 'integer',
+    default: 50,
+    min: 1,
+    description: 'Failed executions shown in detail in the annotation.',
+  },
+  {
+    name: 'context',
+    type: 'string',
+    default: 'test-engine-gate',
+    maxLength: 100,
+    description: 'Annotation context; `-<suite>` is appended when several suites are gated.',
+  },
+  {
+    name: 'always-annotate',
+    type: 'boolean',
+    default: false,
+    description: 'Also annotate a passing run (style `success`).',
+  },
+  {
+    name: 'annotate',
+    type: 'boolean',
+    default: true,
+    description: 'Post annotations at all.',
+  },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionName = (typeof OPTIONS)[number]['name'];
+
+export function optionsFor(host: Host): readonly OptionSpec[] {
+  return (OPTIONS as readonly OptionSpec[]).filter((o) => !o.hosts || o.hosts.includes(host));
+}
+
+/** What a value of the type looks like, for messages and docs. */
+export function describeType(option: OptionSpec): string {
+  switch (option.type) {
+    case 'string':
+      return option.maxLength ? `a string of at most ${option.maxLength} characters` : 'a non-empty string';
+    case 'slug':
+      return 'a slug: letters, digits, "-" and "_", such as my-org';
+    case 'slug-list':
+      return 'a suite slug such as web, or a list of them';
+    case 'uuid':
+      return 'a UUID such as 0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
+    case 'url':
+      return 'an https URL such as https://api.buildkite.com';
+    case 'seconds':
+      return `a number of seconds such as 5 or 0.5 (at least ${option.min ?? 0})`;
+    case 'integer':
+      return `a whole number (at least ${option.min ?? 0})`;
+    case 'boolean':
+      return 'true or false';
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimitBudget, rateLimitWaitMs } from '../../src/api/rate-limit.js';
+
+const headers = (orgRemaining: number, orgReset: number, userRemaining: number, userReset: number) => ({
+  'ratelimit-remaining': String(orgRemaining),
+  'ratelimit-reset': String(orgReset),
+  'ratelimit-user-remaining': String(userRemaining),
+  'ratelimit-user-reset': String(userReset),
+});
+
+describe('RateLimitBudget', () => {
+  it('keeps the poll interval while the budget lasts until the reset', () => {
+    const budget = new RateLimitBudget();
+    budget.update(headers(190, 60, 45, 60), 0);
+    expect(budget.pace(5_000, 0)).toEqual({ intervalMs: 5_000 });
+  });
+
+  it('stretches the interval so the scarcer scope lasts until its reset', () => {
+    const budget = new RateLimitBudget();
+    budget.update(headers(150, 60, 4, 40), 0);
+    expect(budget.pace(5_000, 0)).toEqual({ intervalMs: 10_000, scope: 'user', remaining: 4, resetMs: 40_000 });
+    // Time moves on: the same four requests now have 20 s to last.
+    expect(budget.pace(5_000, 20_000).intervalMs).toBe(5_000);
+  });
+
+  it('holds requests back while a window is spent, and forgets the window once it resets', () => {
+    const budget = new RateLimitBudget();
+    budget.update(headers(150, 60, 1, 30), 0);
+    expect(budget.exhausted(0)).toBeUndefined();
+    budget.spend(0); // a concurrent suite takes the last one
+    expect(budget.exhausted(1_000)).toEqual({ scope: 'user', waitMs: 29_000 });
+    expect(budget.exhausted(30_000)).toBeUndefined();
+    expect(budget.pace(5_000, 1_000).intervalMs).toBe(29_000);
+  });
+
+  it('ignores missing and malformed headers', () => {
+    const budget = new RateLimitBudget();
+    budget.update({ 'ratelimit-remaining': 'lots', 'ratelimit-reset': '10' }, 0);
+    budget.update({}, 0);
+    expect(budget.exhausted(0)).toBeUndefined();
+    expect(budget.pace(1_000, 0)).toEqual({ intervalMs: 1_000 });
+  });
+});
+
+describe('rateLimitWaitMs (429)', () => {
+  it('prefers Retry-After, in seconds or as a date', () => {
+    expect(rateLimitWaitMs({ 'retry-after': '7', ...headers(0, 30, 0, 30) }, undefined, 0)).toBe(7_000);
+    const now = Date.parse('2026-11-22T10:00:00Z');
+    expect(rateLimitWaitMs({ 'retry-after': 'Sun, 22 Nov 2026 10:00:12 GMT' }, undefined, now)).toBe(12_000);
+  });
+
+  it('waits for the reset of the scope that ran out', () => {
+    expect(rateLimitWaitMs(headers(120, 50, 0, 12), undefined, 0)).toBe(12_000);
+    expect(rateLimitWaitMs(headers(0, 50, 3, 12), undefined, 0)).toBe(50_000);
+  });
+
+  it('falls back to the JSON body, then to any reset header, then gives up', () => {
+    expect(rateLimitWaitMs({}, { message: 'slow down', scope: 'user', reset: 9 }, 0)).toBe(9_000);
+    expect(rateLimitWaitMs({ 'ratelimit-reset': '4' }, undefined, 0)).toBe(4_000);
+    expect(rateLimitWaitMs({}, { message: 'no reset' }, 0)).toBeUndefined();
+  });
+});

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import type { FailurePage } from '../../src/api/client.js';
+import { RateLimitBudget } from '../../src/api/rate-limit.js';
+import type { Run } from '../../src/api/schemas.js';
+import { ApiError, CancelledError, TransientApiError } from '../../src/errors.js';
+import { gateSuite, type GateSettings, type RunApi } from '../../src/gate/wait-for-run.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const run = (state: Run['state'], result: Run['result']): Run => ({ id: 'r1', state, result, web_url: 'https://buildkite.com/r1' });
+const FAILURES: FailurePage = { executions: [{ test_name: 'a' }], total: 1, exact: true, requests: 1 };
+
+/** Answers from scripts: each call takes the next answer; the last one repeats. Errors are thrown. */
+class ScriptedApi implements RunApi {
+  readonly calls: string[] = [];
+  constructor(
+    readonly lists: (Run[] | Error)[],
+    readonly runs: (Run | Error)[] = [],
+    readonly failures: (FailurePage | Error)[] = [FAILURES],
+    readonly clock?: FakeClock,
+  ) {}
+  #next<T>(script: (T | Error)[]): T {
+    const answer = script.length > 1 ? script.shift()! : script[0]!;
+    if (answer instanceof Error) throw answer;
+    return answer;
+  }
+  async listRunsForBuild(): Promise<Run[]> {
+    this.calls.push(`list@${this.clock?.time ?? ''}`);
+    return this.#next(this.lists);
+  }
+  async getRun(): Promise<Run> {
+    this.calls.push(`get@${this.clock?.time ?? ''}`);
+    return this.#next(this.runs);
+  }
+  async failedExecutions(): Promise<FailurePage> {
+    this.calls.push(`failures@${this.clock?.time ?? ''}`);
+    return this.#next(this.failures);
+  }
+}
+
+const SETTINGS: GateSettings = { buildId: 'b1', timeoutMs: 60_000, pollIntervalMs: 5_000, settleMs: 3_000, maxFailures: 50 };
+
+function setup(lists: (Run[] | Error)[], runs: (Run | Error)[] = [], failures?: (FailurePage | Error)[], budget = new RateLimitBudget()) {
+  const clock = new FakeClock();
+  const api = new ScriptedApi(lists, runs, failures, clock);
+  const lines: string[] = [];
+  const controller = new AbortController();
+  const deps = { api, clock, budget, signal: controller.signal, log: (l: string) => lines.push(l) };
+  return { clock, api, lines, controller, gate: (settings: Partial<GateSettings> = {}) => gateSuite(deps, { ...SETTINGS, ...settings }, 'web') };
+}
+
+describe('gateSuite', () => {
+  it('polls an empty run list until the run appears, then waits for finished and confirms the pass', async () => {
+    const { gate, api, clock, lines } = setup(
+      [[], [], [run('running', 'pending')]],
+      [run('running', 'passed'), run('finished', 'passed'), run('finished', 'passed')],
+    );
+    const outcome = await gate();
+    expect(outcome).toMatchObject({ verdict: 'passed', run: { state: 'finished', result: 'passed' } });
+    // First read at once, then one poll interval apart; the pass is confirmed after `settle`.
+    expect(api.calls).toEqual(['list@0', 'list@5000', 'list@10000', 'get@15000', 'get@20000', 'get@23000']);
+    expect(clock.sleeps).toEqual([5_000, 5_000, 5_000, 5_000, 3_000]);
+    expect(lines.join('\n')).toMatch(/no Test Engine run for build b1 yet/);
+    expect(lines.join('\n')).toMatch(/state running → finished/);
+    expect(lines.join('\n')).toMatch(/confirmed: finished and passed/);
+  });
+
+  it('trusts the first finished+passed read when settle is 0', async () => {
+    const { gate, api } = setup([[run('finished', 'passed')]]);
+    expect((await gate({ settleMs: 0 })).verdict).toBe('passed');
+    expect(api.calls).toEqual(['list@0']);
+  });
+
+  it('does not believe a pass that flips to failed while settling', async () => {
+    const { gate, api } = setup([[run('finished', 'passed')]], [run('running', 'failed'), run('finished', 'failed')]);
+    const outcome = await gate();
+    expect(outcome.verdict).toBe('failed');
+    expect(outcome.failures).toEqual(FAILURES);
+    expect(api.calls).toEqual(['list@0', 'get@3000', 'get@8000', 'failures@8000']);
+  });
+
+  it('takes a pass seen while running as no verdict at all', async () => {
+    const { gate } = setup([[run('running', 'passed')]], [run('running', 'passed'), run('finished', 'failed')]);
+    expect((await gate()).verdict).toBe('failed');
+  });
+
+  it('keeps waiting for finished after a failed result, and calls it failed when the timeout comes first', async () => {
+    const { gate, api, lines } = setup([[run('running', 'failed')]], [run('running', 'failed')]);
+    const outcome = await gate({ timeoutMs: 12_000 });
+    expect(outcome.verdict).toBe('failed');
+    expect(outcome.reason).toMatch(/still running at the timeout; failed is final/);
+    expect(api.calls).toEqual(['list@0', 'get@5000', 'get@10000', 'get@12000', 'failures@12000']);
+    expect(lines.join('\n')).toMatch(/failed is final/);
+  });
+
+  it('is inconclusive when a run without a failure does not finish in time', async () => {
+    const { gate } = setup([[run('running', 'passed')]], [run('running', 'passed')]);
+    const outcome = await gate({ timeoutMs: 10_000 });
+    expect(outcome.verdict).toBe('inconclusive');
+    expect(outcome.reason).toMatch(/did not finish within 10s: it is still running, result passed/);
+  });
+
+  it('is inconclusive for a stale run', async () => {
+    const { gate } = setup([[run('running', 'pending')]], [run('finished', 'stale')]);
+    expect(await gate()).toMatchObject({ verdict: 'inconclusive', reason: expect.stringMatching(/stale/) });
+  });
+
+  it('is inconclusive when no run appears, after polling the list until the timeout', async () => {
+    const { gate, api } = setup([[]]);
+    const outcome = await gate({ timeoutMs: 20_000 });
+    expect(outcome.verdict).toBe('inconclusive');
+    expect(outcome.reason).toMatch(/no Test Engine run appeared for build b1 within 20s/);
+    expect(api.calls).toEqual(['list@0', 'list@5000', 'list@10000', 'list@15000', 'list@20000']);
+  });
+
+  it('rides out transient errors on the next poll without changing the verdict', async () => {
+    const { gate, lines } = setup(
+      [new TransientApiError('GET /runs answered 503'), [run('running', 'pending')]],
+      [new TransientApiError('unexpected response from GET /runs/r1: not JSON'), run('finished', 'passed')],
+    );
+    expect((await gate({ settleMs: 0 })).verdict).toBe('passed');
+    expect(lines.filter((l) => l.includes('will try again'))).toHaveLength(2);
+  });
+
+  it('stops at once on a 401/403/404 with an error verdict', async () => {
+    const { gate, api } = setup([new ApiError('GET /runs found nothing (404 Not Found)', 404)]);
+    const outcome = await gate();
+    expect(outcome).toMatchObject({ verdict: 'error', reason: expect.stringMatching(/404/) });
+    expect(api.calls).toEqual(['list@0']);
+  });
+
+  it('keeps the failed verdict when the failures cannot be listed', async () => {
+    const error = new TransientApiError('GET /failed_executions answered 502');
+    const { gate, api } = setup([[run('finished', 'failed')]], [], [error, error, error]);
+    const outcome = await gate();
+    expect(outcome).toMatchObject({ verdict: 'failed', failuresError: expect.stringMatching(/502/) });
+    expect(api.calls.filter((c) => c.startsWith('failures'))).toHaveLength(3);
+  });
+
+  it('stretches the poll interval when the rate-limit budget runs low', async () => {
+    const budget = new RateLimitBudget();
+    budget.update({ 'ratelimit-user-remaining': '2', 'ratelimit-user-reset': '40' }, 0);
+    const { gate, clock, lines } = setup([[run('running', 'pending')]], [run('finished', 'passed')], undefined, budget);
+    await gate({ settleMs: 0 });
+    expect(clock.sleeps[0]).toBe(20_000);
+    expect(lines.join('\n')).toMatch(/rate limit: 2 user requests left for 40s; polling every 20s/);
+  });
+
+  it('rejects with the cancellation as soon as the signal aborts', async () => {
+    const { gate, controller } = setup([[]]);
+    controller.abort(new CancelledError('SIGTERM'));
+    await expect(gate()).rejects.toBeInstanceOf(CancelledError);
+  });
+});

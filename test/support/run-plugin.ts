@@ -1,0 +1,107 @@
+/**
+ * Runs the bundled program the way the agent does: `bash hooks/command` from another directory, the plugin
+ * configuration in BUILDKITE_PLUGIN_CONFIGURATION, and a stand-in `buildkite-agent` first on PATH that
+ * records its arguments and standard input.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const HOOK = join(ROOT, 'hooks/command');
+export const BUNDLE = join(ROOT, 'dist/index.js');
+
+export interface AgentCall {
+  readonly args: string[];
+  readonly stdin: string;
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly agentCalls: AgentCall[];
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  /** Plugin settings, as pipeline.yml would give them. */
+  readonly config?: Record<string, unknown>;
+  /** Extra or overriding environment variables; undefined removes one. */
+  readonly env?: Record<string, string | undefined>;
+  /** Exit status of the stand-in agent (to simulate a failing agent); 'missing' leaves it off PATH. */
+  readonly agent?: number | 'missing';
+  /** Run `node dist/index.js` with these arguments instead of the hook. */
+  readonly cliArgs?: string[];
+  /** Called once the process is started, e.g. to send it a signal. */
+  readonly onStart?: (child: ChildProcess) => void;
+}
+
+export const BUILD_ID = '0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
+export const TOKEN = 'bkua_0123456789abcdef0123456789abcdef01234567';
+
+export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
+  const work = mkdtempSync(join(tmpdir(), 'teg-test-'));
+  const calls = join(work, 'calls');
+  const bin = join(work, 'bin');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(calls);
+  mkdirSync(bin);
+  if (options.agent !== 'missing') {
+    writeFileSync(
+      join(bin, 'buildkite-agent'),
+      `#!/usr/bin/env bash
+n=$(ls "${calls}" | wc -l)
+printf '%s\\n' "$@" > "${calls}/$n.args"
+cat > "${calls}/$n.stdin"
+exit ${options.agent ?? 0}
+`,
+    );
+    chmodSync(join(bin, 'buildkite-agent'), 0o755);
+  }
+  const env: Record<string, string | undefined> = {
+    PATH: `${bin}:${process.env.PATH}`,
+    HOME: process.env.HOME,
+    BUILDKITE: 'true',
+    BUILDKITE_ORGANIZATION_SLUG: 'acme',
+    BUILDKITE_PIPELINE_SLUG: 'web',
+    BUILDKITE_BUILD_ID: BUILD_ID,
+    BUILDKITE_API_TOKEN: TOKEN,
+    ...(options.config ? { BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify(options.config) } : {}),
+    ...options.env,
+  };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+
+  const started = performance.now();
+  const child = options.cliArgs
+    ? spawn(process.execPath, [BUNDLE, ...options.cliArgs], { cwd: work, env: env as NodeJS.ProcessEnv })
+    : spawn('bash', [HOOK], { cwd: work, env: env as NodeJS.ProcessEnv });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  options.onStart?.(child);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('close', (c, s) => done([c, s])));
+  const ms = performance.now() - started;
+
+  const agentCalls = readdirSync(calls)
+    .filter((f) => f.endsWith('.args'))
+    .sort((a, b) => parseInt(a) - parseInt(b))
+    .map((f) => ({
+      args: readFileSync(join(calls, f), 'utf8').trimEnd().split('\n'),
+      stdin: readFileSync(join(calls, f.replace('.args', '.stdin')), 'utf8'),
+    }));
+  rmSync(work, { recursive: true, force: true });
+  return { code, signal, stdout, stderr, agentCalls, ms };
+}
+
+/** Polls until `check` is true (for waiting on a server-side event in a subprocess test). */
+export async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
