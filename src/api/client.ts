@@ -35,6 +35,8 @@ const RETRY_CODES = [
 const MAX_RETRIES = 5;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
+/** A 429 that names a reset of 0 s must still not turn into a tight loop. */
+const MIN_RATE_LIMIT_WAIT_MS = 500;
 
 export interface ProxySettings {
   readonly httpProxy?: string | undefined;
@@ -172,12 +174,30 @@ export class TestEngineClient {
   }
 
   async #getJson<S extends z.ZodType>(url: string, schema: S, suite: string, deadlineMs: number): Promise<JsonPage<z.infer<S>>> {
-    const { signal, log, token, dispatcher } = this.#options;
     const what = this.#describe(url);
     if (new URL(url).origin !== this.#origin) {
       // A Link header pointing elsewhere would carry the token to another host.
       throw new ApiError(`refusing ${what} at ${new URL(url).origin}: it is not api-url's origin ${this.#origin}, and the token goes only there`, 0);
     }
+    for (;;) {
+      try {
+        return await this.#getJsonOnce(url, what, schema, suite, deadlineMs);
+      } catch (error) {
+        // A 429 whose headers named no wait reaches here; its JSON body may (`reset`).
+        if (!(error instanceof RateLimitedError)) throw error;
+        const now = this.#clock.now();
+        const waitMs = error.waitMs === undefined ? undefined : Math.max(error.waitMs, MIN_RATE_LIMIT_WAIT_MS);
+        if (waitMs === undefined || now + waitMs > deadlineMs) {
+          throw new TransientApiError(`${what} was rate limited (429) and the limit resets only after the timeout`);
+        }
+        this.#options.log(`${what} rate limited (429, ${error.scope ?? 'unknown'} scope); waiting ${formatSeconds(waitMs)} for the reset`);
+        await this.#clock.sleep(waitMs, this.#options.signal);
+      }
+    }
+  }
+
+  async #getJsonOnce<S extends z.ZodType>(url: string, what: string, schema: S, suite: string, deadlineMs: number): Promise<JsonPage<z.infer<S>>> {
+    const { signal, token, dispatcher } = this.#options;
     await this.#waitForBudget(deadlineMs);
     this.budget.spend(this.#clock.now());
     this.#requests++;
@@ -228,11 +248,17 @@ export class TestEngineClient {
   #statusError(status: number, what: string, text: string, headers: Headers, suite: string): Error {
     const { org, tokenSource } = this.#options;
     let apiMessage = '';
+    let json: unknown;
     try {
-      const body = ErrorBody.safeParse(JSON.parse(text));
+      json = JSON.parse(text);
+      const body = ErrorBody.safeParse(json);
       if (body.success && body.data.message) apiMessage = ` The API said: "${excerpt(body.data.message)}".`;
     } catch {
       // not JSON: a proxy's page; the status says enough
+    }
+    if (status === 429) {
+      const scope = json && typeof json === 'object' && 'scope' in json ? String(json.scope) : undefined;
+      return new RateLimitedError(rateLimitWaitMs(headers, json, this.#clock.now()), scope);
     }
     switch (true) {
       case status === 401:
@@ -241,7 +267,7 @@ export class TestEngineClient {
         return new ApiError(`${what} was refused (403 Forbidden): the token in ${tokenSource} lacks the read_suites scope or access to organization "${org}".${apiMessage} Give the token the read_suites scope for "${org}".`, status);
       case status === 404:
         return new ApiError(`${what} found nothing (404 Not Found): check org "${org}" and suite-slug "${suite}" (the suite's slug is in its Test Engine URL), and that the token can see them.${apiMessage}`, status);
-      case status === 429 || status >= 500:
+      case status >= 500:
         return new TransientApiError(`${what} answered ${status} after every retry the timeout allowed.${apiMessage}`);
       case status >= 300 && status < 400: {
         const location = headers.location ? ` to ${String(headers.location).split('?')[0]}` : '';
@@ -280,7 +306,9 @@ export class TestEngineClient {
       if (status === 429) {
         const headers = (error.headers ?? {}) as Headers;
         this.budget.update(headers, now);
-        delay = rateLimitWaitMs(headers, undefined, now) ?? backoff(state.counter, random);
+        const wait = rateLimitWaitMs(headers, undefined, now);
+        if (wait === undefined) return cb(error); // the body may name the reset: the caller reads it
+        delay = Math.max(wait, MIN_RATE_LIMIT_WAIT_MS);
         reason = 'rate limited (429)';
       } else if (status !== undefined && RETRY_STATUSES.includes(status)) {
         if (state.counter > MAX_RETRIES) return cb(error);
@@ -300,6 +328,16 @@ export class TestEngineClient {
         () => cb(error),
       );
     };
+  }
+}
+
+/** A 429 that undici's retry left to us: the wait its body names, if any. */
+class RateLimitedError extends TransientApiError {
+  constructor(
+    readonly waitMs: number | undefined,
+    readonly scope: string | undefined,
+  ) {
+    super('rate limited (429)');
   }
 }
 

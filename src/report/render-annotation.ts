@@ -153,8 +153,8 @@ function truncationMarker(omitted: number): string {
 
 function renderGroup(group: TestGroup, level: DetailLevel, secrets: readonly string[]): string {
   const first = group.executions[0]!;
-  const name = cleanLine(first.test_name || '(unnamed test)', NAME_CHARS, secrets);
-  const summary: string[] = [`<strong>${escapeInline(name.text)}${name.omitted ? '…' : ''}</strong>`];
+  const name = cleanLine(first.test_name ?? '', NAME_CHARS, secrets);
+  const summary: string[] = [`<strong>${name.text ? escapeInline(name.text) : '(unnamed test)'}${name.omitted ? '…' : ''}</strong>`];
   if (first.location) summary.push(`<code>${escapeInline(cleanLine(first.location, NAME_CHARS, secrets).text)}</code>`);
   if (typeof first.duration === 'number' && Number.isFinite(first.duration)) summary.push(formatDuration(first.duration));
   if (group.executions.length > 1) summary.push(`failed ${group.executions.length}×`);

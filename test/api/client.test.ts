@@ -1,0 +1,189 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestEngineClient, createDispatcher } from '../../src/api/client.js';
+import { ApiError, TransientApiError } from '../../src/errors.js';
+import { startFakeTestEngine, type FakeApiOptions, type FakeTestEngine, type Fault } from '../../sim/fake-test-engine.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const TOKEN = 'bkua_client_test_token_0123456789abcdef';
+const RUN = { id: 'r1', buildId: 'b1', timeline: [['finished', 'failed']] as const };
+let api: FakeTestEngine | undefined;
+
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+async function client(options: Partial<FakeApiOptions> & { faults?: Fault[] } = {}, requestTimeoutMs = 5_000) {
+  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [{ ...RUN, failures: 250 }] }], ...options });
+  const lines: string[] = [];
+  const clock = new FakeClock();
+  const c = new TestEngineClient({
+    apiUrl: api.url,
+    org: 'acme',
+    token: TOKEN,
+    tokenSource: '$BUILDKITE_API_TOKEN',
+    dispatcher: createDispatcher(requestTimeoutMs),
+    signal: new AbortController().signal,
+    log: (l) => lines.push(l),
+    clock,
+    random: () => 0,
+  });
+  return { c, lines, clock, api };
+}
+
+const FAR = 1e12;
+
+describe('failedExecutions: only the pages the annotation needs, and the exact total', () => {
+  it.each([
+    // failures, want, requests, pages read
+    [250, 50, 2, ['1', '3']],
+    [250, 150, 3, ['1', '2', '3']],
+    [100, 50, 1, ['1']],
+    [0, 50, 1, ['1']],
+    [1_000_000, 50, 2, ['1', '10000']],
+  ])('%i failures, %i shown: %i requests', async (failures, want, requests, pages) => {
+    const { c, api } = await client({ suites: [{ slug: 'web', runs: [{ ...RUN, failures }] }] });
+    const page = await c.failedExecutions('web', 'r1', want, FAR);
+    expect(page).toMatchObject({ total: failures, exact: true, requests });
+    expect(page.executions).toHaveLength(Math.min(want, failures));
+    expect(api.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('page') ?? '1')).toEqual(pages);
+    for (const r of api.requests) {
+      expect(r.url).toContain('per_page=100');
+      expect(r.url).toContain('include_failure_expanded=true');
+    }
+  });
+
+  it('says "at least" when there is no last link', async () => {
+    const { c } = await client({ omitLastLink: true });
+    expect(await c.failedExecutions('web', 'r1', 50, FAR)).toMatchObject({ total: 100, exact: false, requests: 1 });
+  });
+});
+
+describe('faults', () => {
+  it('retries a burst of 5xx with backoff and logs each retry', async () => {
+    const { c, lines, clock } = await client({ faults: [{ match: /runs\/r1$/, times: 3, fault: { kind: 'status', status: 503 } }] });
+    expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
+    expect(lines).toEqual([
+      expect.stringMatching(/GET \/v2\/.*\/runs\/r1 answered 503; retrying in 0\.3s/),
+      expect.stringMatching(/answered 503; retrying in 0\.5s/),
+      expect.stringMatching(/answered 503; retrying in 1\.0s/),
+    ]);
+    expect(clock.sleeps).toEqual([250, 500, 1_000]);
+  });
+
+  it('gives up on 5xx after the retries, as a transient error', async () => {
+    const { c, api } = await client({ faults: [{ match: /runs\/r1$/, fault: { kind: 'status', status: 502 } }] });
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(TransientApiError);
+    expect(api.requests.length).toBe(6); // the first try and 5 retries
+  });
+
+  it('stops retrying at the deadline', async () => {
+    const { c, api } = await client({ faults: [{ match: /runs\/r1$/, fault: { kind: 'status', status: 500 } }] });
+    await expect(c.getRun('web', 'r1', 600)).rejects.toThrow(/answered 500 after every retry the timeout allowed/);
+    expect(api.requests.length).toBe(2);
+  });
+
+  it('retries connection resets and resets in the middle of a body', async () => {
+    const { c } = await client({
+      faults: [
+        { match: /runs\/r1$/, times: 1, fault: { kind: 'reset' } },
+        { match: /runs\/r1$/, times: 1, fault: { kind: 'reset-mid-body' } },
+      ],
+    });
+    // A reset mid-body may surface after undici's retry as a transient error: the poll loop retries those.
+    let run;
+    for (let i = 0; i < 3 && !run; i++) run = await c.getRun('web', 'r1', FAR).catch((e) => (expect(e).toBeInstanceOf(TransientApiError), undefined));
+    expect(run?.state).toBe('finished');
+  });
+
+  it('abandons a request that hangs after request-timeout and retries it', async () => {
+    const { c, lines } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'hang' } }] }, 300);
+    expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
+    expect(lines[0]).toMatch(/no response headers within request-timeout; retrying/);
+  });
+
+  it.each([
+    ['user headers', { 'ratelimit-user-remaining': '0', 'ratelimit-user-reset': '7', 'ratelimit-remaining': '100', 'ratelimit-reset': '30' }, undefined, 7_000],
+    ['org headers', { 'ratelimit-user-remaining': '10', 'ratelimit-user-reset': '7', 'ratelimit-remaining': '0', 'ratelimit-reset': '30' }, undefined, 30_000],
+    ['Retry-After', { 'retry-after': '3' }, undefined, 3_000],
+    ['JSON body only', {}, JSON.stringify({ message: 'slow down', scope: 'user', limit: 50, current: 51, reset: 12 }), 12_000],
+  ])('waits out a 429 named by %s, logs it, and goes on', async (_, headers, body, waitMs) => {
+    const { c, lines, clock } = await client({
+      faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'status', status: 429, headers, ...(body ? { body } : {}) } }],
+    });
+    expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
+    expect(clock.sleeps).toContain(waitMs);
+    expect(lines.join('\n')).toMatch(/rate limited \(429/);
+  });
+
+  it.each([
+    ['a body that is not JSON', { kind: 'body', body: 'oops', contentType: 'text/plain' }, /unexpected response from GET .*runs\/r1: 200 with a body that is not JSON \(text\/plain\): oops/],
+    ['an HTML page from a proxy', { kind: 'body', body: '<html><body>Bad gateway</body></html>', contentType: 'text/html' }, /not JSON \(text\/html\)/],
+    ['JSON of the wrong shape', { kind: 'body', body: '{"id":"r1","state":"done","result":"passed"}' }, /unexpected response from .*: state: Invalid option/],
+    ['an empty object', { kind: 'body', body: '{}' }, /unexpected response .*: id:/],
+  ] as const)('turns %s into a clear transient error', async (_, fault, message) => {
+    const { c } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault }] });
+    const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientApiError);
+    expect((error as Error).message).toMatch(message);
+    expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
+  });
+
+  it('accepts unknown fields and missing optional ones', async () => {
+    const { c } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'body', body: '{"id":"r1","state":"running","result":"pending","brand_new":{"x":1},"web_url":null}' } }] });
+    expect(await c.getRun('web', 'r1', FAR)).toEqual({ id: 'r1', state: 'running', result: 'pending', web_url: null });
+  });
+});
+
+describe('errors that end the gate', () => {
+  it('401 names the token variable and the scope, and is not retried', async () => {
+    const { c, api } = await client({ token: 'another-token-entirely' });
+    const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).message).toMatch(/401 Unauthorized.*token in \$BUILDKITE_API_TOKEN.*read_suites/);
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('403 names the scope and the org', async () => {
+    const { c } = await client({ forbidden: true });
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/403 Forbidden.*read_suites scope or access to organization "acme"/);
+  });
+
+  it('404 names the org and the suite', async () => {
+    const { c, api } = await client();
+    await expect(c.listRunsForBuild('nope', 'b1', FAR)).rejects.toThrow(/404 Not Found.*org "acme" and suite-slug "nope".*The API said: "Not Found"/);
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('does not follow a redirect', async () => {
+    const { c } = await client({ faults: [{ match: /runs\/r1$/, fault: { kind: 'status', status: 302, headers: { location: 'https://elsewhere.example/steal?x=1' } } }] });
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/answered 302, a redirect to https:\/\/elsewhere\.example\/steal; it is not followed/);
+  });
+
+  it('refuses a pagination link to another origin', async () => {
+    const { c, api } = await client({
+      faults: [{ match: /failed_executions/, fault: { kind: 'status', status: 200, headers: { link: '<https://elsewhere.example/page2>; rel="next"' }, body: JSON.stringify(Array(100).fill({ test_name: 'x' })) } }],
+    });
+    await expect(c.failedExecutions('web', 'r1', 150, FAR)).rejects.toThrow(/refusing GET \/page2 at https:\/\/elsewhere\.example/);
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('sends the token only in the Authorization header', async () => {
+    const { c, api } = await client();
+    await c.listRunsForBuild('web', 'b1', FAR);
+    expect(api.requests[0]).toMatchObject({ authorization: `Bearer ${TOKEN}`, url: '/v2/analytics/organizations/acme/suites/web/runs?build_id=b1' });
+  });
+});
+
+describe('rate-limit budget', () => {
+  it('holds a request back while the window is spent instead of running into 429', async () => {
+    const { c, lines, clock, api } = await client({ rateLimit: { orgLimit: 200, userLimit: 2, windowMs: 60_000 } });
+    await c.getRun('web', 'r1', FAR);
+    await c.getRun('web', 'r1', FAR);
+    expect(c.budget.exhausted(clock.now())?.scope).toBe('user');
+    // The fake clock skips the wait, so the server (on real time) would still say 429 — the point is the wait.
+    await c.getRun('web', 'r1', 100_000).catch(() => {});
+    expect(lines[0]).toMatch(/rate limit: no user requests left; waiting 60s for the window to reset/);
+    expect(api.requests.slice(0, 2).every((r) => r.status === 200)).toBe(true);
+  });
+});
