@@ -46647,6 +46647,7 @@ var RETRY_CODES = [
 var MAX_RETRIES = 5;
 var BACKOFF_BASE_MS = 500;
 var BACKOFF_MAX_MS = 1e4;
+var MIN_RATE_LIMIT_WAIT_MS = 500;
 function createDispatcher(requestTimeoutMs, proxy = {}) {
   return new import_undici.EnvHttpProxyAgent({
     headersTimeout: requestTimeoutMs,
@@ -46735,11 +46736,27 @@ var TestEngineClient = class {
     return `GET ${u.pathname}${u.search}`;
   }
   async #getJson(url2, schema, suite, deadlineMs) {
-    const { signal, log, token, dispatcher } = this.#options;
     const what = this.#describe(url2);
     if (new URL(url2).origin !== this.#origin) {
       throw new ApiError(`refusing ${what} at ${new URL(url2).origin}: it is not api-url's origin ${this.#origin}, and the token goes only there`, 0);
     }
+    for (; ; ) {
+      try {
+        return await this.#getJsonOnce(url2, what, schema, suite, deadlineMs);
+      } catch (error62) {
+        if (!(error62 instanceof RateLimitedError)) throw error62;
+        const now = this.#clock.now();
+        const waitMs = error62.waitMs === void 0 ? void 0 : Math.max(error62.waitMs, MIN_RATE_LIMIT_WAIT_MS);
+        if (waitMs === void 0 || now + waitMs > deadlineMs) {
+          throw new TransientApiError(`${what} was rate limited (429) and the limit resets only after the timeout`);
+        }
+        this.#options.log(`${what} rate limited (429, ${error62.scope ?? "unknown"} scope); waiting ${formatSeconds(waitMs)} for the reset`);
+        await this.#clock.sleep(waitMs, this.#options.signal);
+      }
+    }
+  }
+  async #getJsonOnce(url2, what, schema, suite, deadlineMs) {
+    const { signal, token, dispatcher } = this.#options;
     await this.#waitForBudget(deadlineMs);
     this.budget.spend(this.#clock.now());
     this.#requests++;
@@ -46787,10 +46804,16 @@ var TestEngineClient = class {
   #statusError(status, what, text, headers, suite) {
     const { org, tokenSource } = this.#options;
     let apiMessage = "";
+    let json2;
     try {
-      const body = ErrorBody.safeParse(JSON.parse(text));
+      json2 = JSON.parse(text);
+      const body = ErrorBody.safeParse(json2);
       if (body.success && body.data.message) apiMessage = ` The API said: "${excerpt(body.data.message)}".`;
     } catch {
+    }
+    if (status === 429) {
+      const scope = json2 && typeof json2 === "object" && "scope" in json2 ? String(json2.scope) : void 0;
+      return new RateLimitedError(rateLimitWaitMs(headers, json2, this.#clock.now()), scope);
     }
     switch (true) {
       case status === 401:
@@ -46799,7 +46822,7 @@ var TestEngineClient = class {
         return new ApiError(`${what} was refused (403 Forbidden): the token in ${tokenSource} lacks the read_suites scope or access to organization "${org}".${apiMessage} Give the token the read_suites scope for "${org}".`, status);
       case status === 404:
         return new ApiError(`${what} found nothing (404 Not Found): check org "${org}" and suite-slug "${suite}" (the suite's slug is in its Test Engine URL), and that the token can see them.${apiMessage}`, status);
-      case (status === 429 || status >= 500):
+      case status >= 500:
         return new TransientApiError(`${what} answered ${status} after every retry the timeout allowed.${apiMessage}`);
       case (status >= 300 && status < 400): {
         const location = headers.location ? ` to ${String(headers.location).split("?")[0]}` : "";
@@ -46836,7 +46859,9 @@ var TestEngineClient = class {
       if (status === 429) {
         const headers = error62.headers ?? {};
         this.budget.update(headers, now);
-        delay = rateLimitWaitMs(headers, void 0, now) ?? backoff(state.counter, random);
+        const wait = rateLimitWaitMs(headers, void 0, now);
+        if (wait === void 0) return cb(error62);
+        delay = Math.max(wait, MIN_RATE_LIMIT_WAIT_MS);
         reason = "rate limited (429)";
       } else if (status !== void 0 && RETRY_STATUSES.includes(status)) {
         if (state.counter > MAX_RETRIES) return cb(error62);
@@ -46857,6 +46882,15 @@ var TestEngineClient = class {
       );
     };
   }
+};
+var RateLimitedError = class extends TransientApiError {
+  constructor(waitMs, scope) {
+    super("rate limited (429)");
+    this.waitMs = waitMs;
+    this.scope = scope;
+  }
+  waitMs;
+  scope;
 };
 function backoff(attempt, random) {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
@@ -47510,8 +47544,8 @@ function truncationMarker(omitted) {
 }
 function renderGroup(group, level, secrets) {
   const first = group.executions[0];
-  const name = cleanLine(first.test_name || "(unnamed test)", NAME_CHARS, secrets);
-  const summary = [`<strong>${escapeInline(name.text)}${name.omitted ? "\u2026" : ""}</strong>`];
+  const name = cleanLine(first.test_name ?? "", NAME_CHARS, secrets);
+  const summary = [`<strong>${name.text ? escapeInline(name.text) : "(unnamed test)"}${name.omitted ? "\u2026" : ""}</strong>`];
   if (first.location) summary.push(`<code>${escapeInline(cleanLine(first.location, NAME_CHARS, secrets).text)}</code>`);
   if (typeof first.duration === "number" && Number.isFinite(first.duration)) summary.push(formatDuration(first.duration));
   if (group.executions.length > 1) summary.push(`failed ${group.executions.length}\xD7`);
@@ -47619,14 +47653,16 @@ function readPluginValues(env) {
 function runAgent(args, stdin, env) {
   return new Promise((resolve) => {
     let stderr2 = "";
-    const child = spawn("buildkite-agent", args, { env, stdio: ["pipe", "ignore", "pipe"], timeout: AGENT_TIMEOUT_MS });
+    const child = spawn("buildkite-agent", args, { env, stdio: ["pipe", "ignore", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), AGENT_TIMEOUT_MS).unref();
+    child.on("exit", () => clearTimeout(timer));
     child.stderr.setEncoding("utf8").on("data", (chunk) => {
       if (stderr2.length < 2e3) stderr2 += chunk;
     });
-    child.on(
-      "error",
-      (error62) => resolve({ ok: false, detail: error62.code === "ENOENT" ? "buildkite-agent is not on PATH" : error62.message })
-    );
+    child.on("error", (error62) => {
+      clearTimeout(timer);
+      resolve({ ok: false, detail: error62.code === "ENOENT" ? "buildkite-agent is not on PATH" : error62.message });
+    });
     child.on(
       "close",
       (code, signal) => resolve(code === 0 ? { ok: true, detail: "" } : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr2.trim().split("\n").pop() ?? ""}` })

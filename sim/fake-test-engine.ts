@@ -206,7 +206,12 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         listReads.set(key, reads);
         runs = runs.filter((r) => r.buildId === buildId && reads > (r.hiddenForListReads ?? 0));
       }
-      return paginate(url, base + "/runs", [...runs].reverse(), runs.length, (r) => runJson(r as FakeRun), send);
+      // Reading a run in a list is a read of its state too: the timeline moves on.
+      return paginate(url, base + '/runs', [...runs].reverse(), runs.length, (r) => {
+        const json = runJson(r as FakeRun);
+        runReads.set((r as FakeRun).id, (runReads.get((r as FakeRun).id) ?? 0) + 1);
+        return json;
+      }, send);
     }
     const run = suite.runs.find((r) => r.id === decodeURIComponent(runId));
     if (!run) return send(404, { message: 'Not Found' });

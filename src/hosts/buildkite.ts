@@ -64,13 +64,17 @@ export interface AgentResult {
 export function runAgent(args: readonly string[], stdin: string, env: Env): Promise<AgentResult> {
   return new Promise((resolve) => {
     let stderr = '';
-    const child = spawn('buildkite-agent', args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'pipe'], timeout: AGENT_TIMEOUT_MS });
+    // Not spawn's own `timeout`: its timer outlives a process that failed to start and holds this one open.
+    const child = spawn('buildkite-agent', args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), AGENT_TIMEOUT_MS).unref();
+    child.on('exit', () => clearTimeout(timer));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       if (stderr.length < 2000) stderr += chunk;
     });
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ ok: false, detail: error.code === 'ENOENT' ? 'buildkite-agent is not on PATH' : error.message }),
-    );
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ ok: false, detail: error.code === 'ENOENT' ? 'buildkite-agent is not on PATH' : error.message });
+    });
     child.on('close', (code, signal) =>
       resolve(code === 0 ? { ok: true, detail: '' } : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` }),
     );

@@ -4,7 +4,7 @@
  * records its arguments and standard input.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -39,6 +39,9 @@ export interface RunOptions {
   readonly onStart?: (child: ChildProcess) => void;
 }
 
+/** bash by absolute path: some tests give the hook a PATH without it. */
+const BASH = existsSync('/bin/bash') ? '/bin/bash' : 'bash';
+
 export const BUILD_ID = '0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
 export const TOKEN = 'bkua_0123456789abcdef0123456789abcdef01234567';
 
@@ -46,7 +49,6 @@ export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
   const work = mkdtempSync(join(tmpdir(), 'teg-test-'));
   const calls = join(work, 'calls');
   const bin = join(work, 'bin');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(calls);
   mkdirSync(bin);
   if (options.agent !== 'missing') {
@@ -77,7 +79,7 @@ exit ${options.agent ?? 0}
   const started = performance.now();
   const child = options.cliArgs
     ? spawn(process.execPath, [BUNDLE, ...options.cliArgs], { cwd: work, env: env as NodeJS.ProcessEnv })
-    : spawn('bash', [HOOK], { cwd: work, env: env as NodeJS.ProcessEnv });
+    : spawn(BASH, [HOOK], { cwd: work, env: env as NodeJS.ProcessEnv });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));

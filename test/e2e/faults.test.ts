@@ -1,0 +1,213 @@
+/**
+ * Never the flaky step: the bundle through the hook against an API that misbehaves. Each case asserts the
+ * verdict and the exit code, and that the fault shows in the log as a clear line.
+ */
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeTestEngine, type Fault, type FakeRun, type FakeTestEngine } from '../../sim/fake-test-engine.js';
+import { BUILD_ID, TOKEN, runPlugin, until } from '../support/run-plugin.js';
+
+let api: FakeTestEngine | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+const RUN_ID = '64374307-12ab-4b13-a3f3-6a408f644ea2';
+const run = (timeline: FakeRun['timeline'], extra: Partial<FakeRun> = {}): FakeRun => ({ id: RUN_ID, buildId: BUILD_ID, timeline, ...extra });
+const FAST = { 'poll-interval': 0.1, settle: 0.1, timeout: 20 };
+
+async function withFaults(runs: FakeRun[], faults: Fault[], config: Record<string, unknown> = {}) {
+  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], faults });
+  return runPlugin({ config: { 'api-url': api.url, ...FAST, ...config } });
+}
+
+function expectNoToken(...texts: string[]) {
+  for (const text of texts) expect(text).not.toContain(TOKEN);
+}
+
+describe('transient faults do not change the verdict', () => {
+  const failing = () => run([['running', 'pending'], ['finished', 'failed']], { failures: 3 });
+
+  it.each([
+    ['a burst of 503', { kind: 'status', status: 503 }, /answered 503; retrying in/],
+    ['502 from a proxy, as HTML', { kind: 'status', status: 502, body: '<html>Bad Gateway</html>' }, /answered 502; retrying in/],
+    ['connection resets', { kind: 'reset' }, /failed: connection (reset|closed unexpectedly); retrying in/],
+    ['a reset in the middle of a body', { kind: 'reset-mid-body' }, /(failed|retrying|try again)/],
+    ['invalid JSON', { kind: 'body', body: '{"id": "', contentType: 'application/json' }, /unexpected response from GET .*: 200 with a body that is not JSON.*; will try again/],
+    ['an HTML page with status 200', { kind: 'body', body: '<html>Sign in to the proxy</html>', contentType: 'text/html' }, /not JSON \(text\/html\).*will try again/],
+    ['JSON of the wrong shape', { kind: 'body', body: '{"id": 5}' }, /unexpected response from GET .*: id: .*will try again/],
+  ] as const)('%s while polling the run', async (_, fault, line) => {
+    const r = await withFaults([failing()], [{ match: /runs\/[^/?]+$/, times: 3, fault }]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(line);
+    expect(r.agentCalls[0]!.stdin).toContain('3 failed executions');
+    expect(r.stdout).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+  });
+
+  it('a request that hangs is abandoned after request-timeout and retried', async () => {
+    const r = await withFaults([failing()], [{ match: /runs\/[^/?]+$/, times: 1, fault: { kind: 'hang' } }], { 'request-timeout': 1 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/no response headers within request-timeout; retrying/);
+  });
+
+  it('a failed run whose failures cannot be listed still exits 1 and says so', async () => {
+    const r = await withFaults([failing()], [{ match: /failed_executions/, fault: { kind: 'status', status: 500 } }], { timeout: 2 });
+    expect(r.code).toBe(1);
+    expect(r.agentCalls[0]!.stdin).toMatch(/its failures could not be listed/);
+  }, 60_000);
+
+  it('a passed run behind faults still passes only once it is finished and confirmed', async () => {
+    const r = await withFaults(
+      [run([['running', 'passed'], ['finished', 'passed']])],
+      [{ match: /runs\/[^/?]+$/, times: 2, fault: { kind: 'status', status: 504 } }],
+    );
+    expect(r.code).toBe(0);
+  });
+
+  it('faults until the timeout make the gate inconclusive (3), never green', async () => {
+    const r = await withFaults([run([['finished', 'passed']])], [{ match: /runs/, fault: { kind: 'body', body: 'nope' } }], { timeout: 1 });
+    expect(r.code).toBe(3);
+    expect(r.agentCalls[0]!.stdin).toMatch(/no Test Engine run appeared.*last error&#58; unexpected response/s);
+  });
+});
+
+describe('rate limits', () => {
+  it.each([
+    ['user-scope headers', { 'ratelimit-user-remaining': '0', 'ratelimit-user-reset': '1', 'ratelimit-remaining': '100', 'ratelimit-reset': '50' }, undefined],
+    ['Retry-After', { 'retry-after': '1' }, undefined],
+    ['only the JSON body', {}, JSON.stringify({ message: 'You have exceeded your rate limit.', scope: 'user', limit: 50, current: 51, reset: 1 })],
+  ])('waits out a 429 named by %s and gets the verdict', async (_, headers, body) => {
+    const r = await withFaults(
+      [run([['running', 'pending'], ['finished', 'failed']], { failures: 1 })],
+      [{ match: /runs\/[^/?]+$/, times: 1, fault: { kind: 'status', status: 429, headers, ...(body ? { body } : {}) } }],
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/rate limited \(429.*(retrying in|waiting) 1\.0s/);
+  });
+
+  it('paces polls to the budget instead of running into 429', async () => {
+    api = await startFakeTestEngine({
+      org: 'acme',
+      token: TOKEN,
+      suites: [{ slug: 'web', runs: [run([['running', 'pending'], ['running', 'pending'], ['running', 'pending'], ['running', 'pending'], ['finished', 'failed']], { failures: 1 })] }],
+      rateLimit: { orgLimit: 200, userLimit: 4, windowMs: 2_000 },
+    });
+    const r = await runPlugin({ config: { 'api-url': api.url, ...FAST } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/rate limit: \d user requests left for \d(\.\d)?s; polling every/);
+    expect(api.rateLimited()).toBe(0);
+  });
+
+  it('several gates on one token all get the right verdict', async () => {
+    api = await startFakeTestEngine({
+      org: 'acme',
+      token: TOKEN,
+      suites: [{ slug: 'web', runs: [run([['running', 'pending'], ['running', 'pending'], ['finished', 'failed']], { failures: 1 })] }],
+      rateLimit: { orgLimit: 200, userLimit: 6, windowMs: 1_000 },
+    });
+    const results = await Promise.all(Array.from({ length: 4 }, () => runPlugin({ config: { 'api-url': api!.url, ...FAST } })));
+    expect(results.map((r) => r.code)).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describe('cancellation', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s during a wait stops within a second with exit %i and says what was known', async (signal, code) => {
+    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['running', 'failed']])] }] });
+    let sentAt = 0;
+    const r = await runPlugin({
+      config: { 'api-url': api.url, 'poll-interval': 30, timeout: 120 },
+      onStart: (child) => {
+        void until(() => api!.requests.length >= 1).then(async () => {
+          await new Promise((res) => setTimeout(res, 200));
+          sentAt = performance.now();
+          child.kill(signal);
+        });
+      },
+    });
+    const stoppedAfterMs = performance.now() - sentAt;
+    expect(r.code).toBe(code);
+    expect(stoppedAfterMs).toBeLessThan(1_000);
+    expect(r.stdout).toMatch(new RegExp(`Test Engine gate interrupted by ${signal}`));
+    expect(r.stdout).toMatch(/web: waiting; run running, result failed/);
+  });
+
+  it('SIGTERM during a hanging request also stops at once', async () => {
+    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [] }], faults: [{ match: /runs/, fault: { kind: 'hang' } }] });
+    let sentAt = 0;
+    const r = await runPlugin({
+      config: { 'api-url': api.url, timeout: 120 },
+      onStart: (child) => {
+        void until(() => api!.requests.length >= 1).then(() => {
+          sentAt = performance.now();
+          child.kill('SIGTERM');
+        });
+      },
+    });
+    expect(r.code).toBe(143);
+    expect(performance.now() - sentAt).toBeLessThan(1_000);
+    expect(r.stdout).toMatch(/web: finding; no run found yet/);
+  });
+});
+
+describe('secrets', () => {
+  it('a token printed by a test is redacted in the annotation and the log', async () => {
+    const failures = [{ test_id: 't', test_name: `leaks ${TOKEN}`, failure_reason: `Authorization: Bearer ${TOKEN}`, failure_expanded: [{ expanded: [TOKEN], backtrace: [] }] }];
+    const r = await withFaults([run([['finished', 'failed']], { failures })], []);
+    expect(r.code).toBe(1);
+    expect(r.agentCalls[0]!.stdin).toContain('&#91;REDACTED&#93;');
+    expect(r.stdout).toContain('leaks [REDACTED]');
+    expectNoToken(r.stdout, r.stderr, r.agentCalls[0]!.stdin);
+  });
+
+  it('an API error body that echoes the token does not leak it', async () => {
+    const r = await withFaults([], [{ match: /runs/, fault: { kind: 'status', status: 400, body: JSON.stringify({ message: `bad token ${TOKEN}` }) } }]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/answered 400\. The API said: "bad token \[REDACTED\]"/);
+    expectNoToken(r.stdout, r.stderr, ...r.agentCalls.map((c) => c.stdin));
+  });
+
+  it('refuses plain http to a host that is not loopback', async () => {
+    const r = await runPlugin({ config: { 'api-url': 'http://api.example.com' } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/"api-url".*clear text/);
+  });
+});
+
+describe('proxies', () => {
+  let proxy: Server | undefined;
+  afterEach(() => new Promise<void>((done) => (proxy ? proxy.close(() => done()) : done())));
+
+  it('goes through HTTP_PROXY, and around it for NO_PROXY hosts', async () => {
+    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['finished', 'failed']], { failures: 1 })] }] });
+    const tunnels: string[] = [];
+    proxy = createServer();
+    proxy.on('connect', (req, client, head) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((done) => proxy!.listen(0, '127.0.0.1', done));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+    const through = await runPlugin({ config: { 'api-url': api.url, ...FAST }, env: { HTTP_PROXY: proxyUrl, NO_PROXY: '' } });
+    expect(through.code).toBe(1);
+    expect(tunnels.length).toBeGreaterThan(0);
+    expect(tunnels[0]).toBe(new URL(api.url).host);
+
+    tunnels.length = 0;
+    const around = await runPlugin({ config: { 'api-url': api.url, ...FAST }, env: { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' } });
+    expect(around.code).toBe(1);
+    expect(tunnels).toEqual([]);
+  });
+});

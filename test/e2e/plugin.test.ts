@@ -1,0 +1,227 @@
+/**
+ * The plugin end to end: `hooks/command` runs the bundle against the simulated API on loopback, with a
+ * recording `buildkite-agent` on PATH. Each scenario asserts the exit code, what was annotated and which
+ * requests were made.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeTestEngine, type FakeApiOptions, type FakeRun, type FakeTestEngine } from '../../sim/fake-test-engine.js';
+import { BUILD_ID, TOKEN, runPlugin, type RunOptions } from '../support/run-plugin.js';
+
+let api: FakeTestEngine | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+const RUN_ID = '64374307-12ab-4b13-a3f3-6a408f644ea2';
+const run = (timeline: FakeRun['timeline'], extra: Partial<FakeRun> = {}): FakeRun => ({ id: RUN_ID, buildId: BUILD_ID, timeline, ...extra });
+const FAST = { 'poll-interval': 0.1, settle: 0.2, timeout: 10 };
+
+async function gate(runs: FakeRun[], config: Record<string, unknown> = {}, options: Partial<FakeApiOptions> = {}, run: RunOptions = {}) {
+  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], ...options });
+  const result = await runPlugin({ ...run, config: { 'api-url': api.url, ...FAST, ...config } });
+  const paths = api.requests.map((r) => r.url.replace('/v2/analytics/organizations/acme/suites/web', ''));
+  return { ...result, paths, api };
+}
+
+describe('plugin: verdicts', () => {
+  it('waits for a run that appears late, confirms the pass and exits 0 without an annotation', async () => {
+    const r = await gate([run([['running', 'pending'], ['running', 'passed'], ['finished', 'passed']], { hiddenForListReads: 2 })]);
+    expect(r.code).toBe(0);
+    expect(r.paths).toEqual([
+      `/runs?build_id=${BUILD_ID}`,
+      `/runs?build_id=${BUILD_ID}`,
+      `/runs?build_id=${BUILD_ID}`,
+      `/runs/${RUN_ID}`,
+      `/runs/${RUN_ID}`,
+      `/runs/${RUN_ID}`,
+    ]);
+    // Only a clean-up of an earlier attempt's annotation: nothing is posted for a pass.
+    expect(r.agentCalls).toEqual([{ args: ['annotation', 'remove', '--context', 'test-engine-gate'], stdin: '' }]);
+    expect(r.stdout).toMatch(/--- :test_tube: Test Engine gate .*: web in acme/);
+    expect(r.stdout).toMatch(/web: no Test Engine run for build .* yet/);
+    expect(r.stdout).toMatch(/web: run found: https:\/\/buildkite\.com\/.*runs\/64374307/);
+    expect(r.stdout).toMatch(/web: state running → finished \[\d/);
+    expect(r.stdout).toMatch(/--- :white_check_mark: Test Engine gate: web passed/);
+  });
+
+  it('fails a run whose pass turned into a failure, and annotates the failures (exit 1)', async () => {
+    const failures = [
+      { test_id: 't1', test_name: 'Cart totals', location: './spec/cart_spec.rb:9', failure_reason: 'expected 90, got 100', test_execution_url: 'https://buildkite.com/e1' },
+      { test_id: 't2', test_name: 'Login <form>', failure_reason: 'boom', test_execution_url: 'https://buildkite.com/e2' },
+    ];
+    const r = await gate([run([['running', 'passed'], ['finished', 'passed'], ['running', 'failed'], ['finished', 'failed']], { failures })]);
+    expect(r.code).toBe(1);
+    expect(r.agentCalls).toHaveLength(1);
+    const [call] = r.agentCalls;
+    expect(call!.args).toEqual(['annotate', '--style', 'error', '--context', 'test-engine-gate']);
+    expect(call!.stdin).toContain('<code>web</code> failed — 2 failed executions</h3>');
+    expect(call!.stdin).toContain('<strong>Cart totals</strong>');
+    expect(call!.stdin).toContain('<strong>Login &lt;form&gt;</strong>');
+    expect(r.stdout).toMatch(/\+\+\+ :x: Test Engine gate: web failed — 2 failed executions/);
+    expect(r.stdout).toMatch(/✗ Cart totals \(\.\/spec\/cart_spec\.rb:9\): expected 90, got 100/);
+    expect(r.paths.at(-1)).toBe(`/runs/${RUN_ID}/failed_executions?per_page=100&include_failure_expanded=true`);
+  });
+
+  it('exits 3 with a warning annotation for a stale run', async () => {
+    const r = await gate([run([['running', 'pending'], ['finished', 'stale']])]);
+    expect(r.code).toBe(3);
+    expect(r.agentCalls[0]!.args).toEqual(['annotate', '--style', 'warning', '--context', 'test-engine-gate']);
+    expect(r.agentCalls[0]!.stdin).toMatch(/inconclusive.*stale/s);
+  });
+
+  it('exits 3 when no run appears within the timeout', async () => {
+    const r = await gate([], { timeout: 1 });
+    expect(r.code).toBe(3);
+    expect(r.agentCalls[0]!.stdin).toMatch(/no Test Engine run appeared for build 0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60 within 1\.0s/);
+    expect(r.paths.every((p) => p === `/runs?build_id=${BUILD_ID}`)).toBe(true);
+    expect(r.paths.length).toBeGreaterThan(3);
+  });
+
+  it('exits 1 when the timeout comes while a failed run is still running', async () => {
+    const r = await gate([run([['running', 'failed']], { failures: 3 })], { timeout: 1 });
+    expect(r.code).toBe(1);
+    expect(r.agentCalls[0]!.stdin).toContain('3 failed executions');
+  });
+
+  it.each([
+    [250, ['1', '3'], '200 more failures'],
+    [100_000, ['1', '1000'], '99,950 more failures'],
+  ])('%i failures: counts them exactly from the first and last pages', async (count, pages, more) => {
+    const r = await gate([run([['finished', 'failed']], { failures: count })]);
+    expect(r.code).toBe(1);
+    const body = r.agentCalls[0]!.stdin;
+    expect(body).toContain(`failed — ${count.toLocaleString('en-US')} failed executions`);
+    expect(body).toContain(more);
+    expect(body.match(/<details>/g)).toHaveLength(50);
+    const failurePages = r.paths.filter((p) => p.includes('failed_executions')).map((p) => new URL(p, 'http://x').searchParams.get('page') ?? '1');
+    expect(failurePages).toEqual(pages);
+  });
+
+  it('exits 2 with an error annotation for an unknown suite', async () => {
+    const r = await gate([], { 'suite-slug': 'nope' });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/404 Not Found.*suite-slug "nope"/);
+    expect(r.agentCalls[0]!.args).toEqual(['annotate', '--style', 'error', '--context', 'test-engine-gate']);
+    expect(r.paths).toHaveLength(1);
+  });
+
+  it('exits 2 for a rejected token, names the variable, and never prints the token', async () => {
+    api = await startFakeTestEngine({ org: 'acme', token: 'the-real-token-that-works-000000', suites: [{ slug: 'web', runs: [] }] });
+    const r = await runPlugin({ config: { 'api-url': api.url, ...FAST } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/401 Unauthorized.*\$BUILDKITE_API_TOKEN/);
+    expect(api.requests).toHaveLength(1);
+    for (const text of [r.stdout, r.stderr, ...r.agentCalls.map((c) => c.stdin + c.args.join(' '))]) expect(text).not.toContain(TOKEN);
+  });
+
+  it('exits 2 on a configuration error before any request', async () => {
+    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [] });
+    const r = await runPlugin({ config: { 'api-url': api.url, timeout: 'soon', 'poll-intervall': 1 } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/\+\+\+ :octagonal_sign: Test Engine gate: configuration error/);
+    expect(r.stdout).toMatch(/Invalid value for "timeout" \(from plugin option "timeout"\): "soon"/);
+    expect(r.stdout).toMatch(/Unknown option "poll-intervall".*Did you mean "poll-interval"/);
+    expect(api.requests).toHaveLength(0);
+    expect(r.stderr).toBe('');
+  });
+
+  it('exits 2 and names the variable when the token is missing', async () => {
+    const r = await runPlugin({ config: { 'api-url': 'http://127.0.0.1:9' }, env: { BUILDKITE_API_TOKEN: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/No API token: the variable BUILDKITE_API_TOKEN is empty or unset.*read_suites/);
+  });
+});
+
+describe('plugin: annotations', () => {
+  const failedRun = () => run([['finished', 'failed']], { failures: 2 });
+
+  it('prints the annotation to the log when buildkite-agent is missing, keeping the verdict', async () => {
+    const r = await gate([failedRun()], {}, {}, { agent: 'missing' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/could not annotate the build \(buildkite-agent is not on PATH\); the annotation follows, and the verdict stands/);
+    expect(r.stdout).toContain('failed — 2 failed executions</h3>');
+  });
+
+  it('prints the annotation to the log when buildkite-agent fails', async () => {
+    const r = await gate([failedRun()], {}, {}, { agent: 1 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/could not annotate the build \(buildkite-agent exited 1/);
+    expect(r.stdout).toContain('failed — 2 failed executions</h3>');
+  });
+
+  it('annotates a pass with style success when always-annotate is set', async () => {
+    const r = await gate([run([['finished', 'passed']])], { 'always-annotate': true, context: 'my-gate' });
+    expect(r.code).toBe(0);
+    expect(r.agentCalls).toEqual([{ args: ['annotate', '--style', 'success', '--context', 'my-gate'], stdin: expect.stringContaining('passed</h3>') }]);
+  });
+
+  it('posts nothing with annotate: false', async () => {
+    const r = await gate([failedRun()], { annotate: false });
+    expect(r.code).toBe(1);
+    expect(r.agentCalls).toEqual([]);
+  });
+
+  it('gates several suites at once, one context each, and merges the exit codes', async () => {
+    api = await startFakeTestEngine({
+      org: 'acme',
+      token: TOKEN,
+      suites: [
+        { slug: 'web', runs: [run([['finished', 'passed']])] },
+        { slug: 'api', runs: [{ ...failedRun(), id: 'run-api' }] },
+      ],
+    });
+    const r = await runPlugin({ config: { 'api-url': api.url, ...FAST, 'suite-slug': ['web', 'api'], 'always-annotate': true } });
+    expect(r.code).toBe(1);
+    const contexts = r.agentCalls.map((c) => `${c.args[2]} ${c.args[4]}`).sort();
+    expect(contexts).toEqual(['error test-engine-gate-api', 'success test-engine-gate-web']);
+  });
+});
+
+describe('the hook', () => {
+  function fakeNode(version: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'teg-node-'));
+    writeFileSync(join(dir, 'node'), `#!/bin/bash\necho ${version}\n`);
+    chmodSync(join(dir, 'node'), 0o755);
+    return dir;
+  }
+
+  it('refuses a Node older than 20.18 with exit 2 and says what to do', async () => {
+    const r = await runPlugin({ config: {}, env: { PATH: `${fakeNode('v20.11.1')}:/usr/bin:/bin` } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/needs Node\.js 20\.18 or newer; this agent has v20\.11\.1/);
+  });
+
+  it('says so when there is no node at all', async () => {
+    const r = await runPlugin({ config: {}, env: { PATH: mkdtempSync(join(tmpdir(), 'teg-empty-')) } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/needs Node\.js 20\.18 or newer, and this agent has no node on PATH/);
+  });
+});
+
+describe('command line', () => {
+  it('prints the annotation Markdown on stdout and the log on stderr', async () => {
+    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['finished', 'failed']], { failures: 1 })] }] });
+    const r = await runPlugin({
+      cliArgs: ['--api-url', api.url, '--suite-slug', 'web', '--org', 'acme', '--build-id', BUILD_ID, '--poll-interval', '0.1'],
+      env: { BUILDKITE: undefined, BUILDKITE_PIPELINE_SLUG: undefined },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^<h3>❌ Test Engine: <code>web<\/code> failed — 1 failed execution<\/h3>/);
+    expect(r.stderr).toMatch(/== :x: Test Engine gate: web failed/);
+    expect(r.agentCalls).toEqual([]);
+  });
+
+  it('--help lists every option and --version prints the version', async () => {
+    const help = await runPlugin({ cliArgs: ['--help'] });
+    expect(help.code).toBe(0);
+    for (const option of ['suite-slug', 'org', 'build-id', 'api-token-env-name', 'api-url', 'timeout', 'poll-interval', 'settle', 'request-timeout', 'max-failures', 'context', 'always-annotate', 'annotate']) {
+      expect(help.stdout).toContain(`--${option} `);
+    }
+    const version = await runPlugin({ cliArgs: ['--version'] });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

@@ -1,0 +1,57 @@
+import Ajv from 'ajv';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { pluginManifest, withReadmeOptions } from '../scripts/manifests.js';
+import { ROOT } from './support/run-plugin.js';
+
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
+
+describe('generated files match src/options.ts (run `npm run manifests` when this fails)', () => {
+  it('plugin.yml', () => {
+    expect(read('plugin.yml')).toBe(pluginManifest());
+  });
+
+  it("README.md's options table", () => {
+    const readme = read('README.md');
+    expect(withReadmeOptions(readme)).toBe(readme);
+  });
+});
+
+describe('plugin.yml', () => {
+  const manifest = parse(read('plugin.yml'));
+  const validate = new Ajv({ strict: false }).compile(manifest.configuration);
+
+  it('has the keys Buildkite requires and a configuration that compiles as a JSON schema', () => {
+    for (const key of ['name', 'description', 'author', 'requirements', 'configuration']) expect(manifest).toHaveProperty(key);
+    expect(manifest.configuration.additionalProperties).toBe(false);
+  });
+
+  it('accepts every README example that uses the plugin, at the version in package.json', () => {
+    const { version } = JSON.parse(read('package.json'));
+    const readme = read('README.md');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!));
+    let checked = 0;
+    for (const block of blocks) {
+      for (const step of block.steps ?? []) {
+        for (const plugin of step.plugins ?? []) {
+          for (const [ref, config] of Object.entries(plugin as Record<string, unknown>)) {
+            if (!ref.includes('test-engine-gate')) continue;
+            expect(ref).toMatch(new RegExp(`test-engine-gate#v${version.replace(/\./g, '\\.')}$`));
+            expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rejects what the program rejects: unknown keys, wrong types', () => {
+    expect(validate({ 'suite-slug': 'web', timout: 5 })).toBe(false);
+    expect(validate({ 'always-annotate': 'yes' })).toBe(false);
+    expect(validate({ 'poll-interval': 0.01 })).toBe(false);
+    expect(validate({ 'suite-slug': ['web', 'api'], 'poll-interval': 0.5 })).toBe(true);
+  });
+});
