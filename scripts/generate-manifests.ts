@@ -1,7 +1,8 @@
-// `npm run manifests`: rewrites plugin.yml and README.md's options block from src/options.ts.
+// `npm run manifests`: rewrites plugin.yml, action.yml and README.md's generated tables from src/options.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { pluginManifest, withReadmeOptions } from './manifests.js';
+import { actionManifest, pluginManifest, withReadmeTables } from './manifests.js';
 
 writeFileSync('plugin.yml', pluginManifest());
-writeFileSync('README.md', withReadmeOptions(readFileSync('README.md', 'utf8')));
-console.log('wrote plugin.yml and the options block of README.md');
+writeFileSync('action.yml', actionManifest());
+writeFileSync('README.md', withReadmeTables(readFileSync('README.md', 'utf8')));
+console.log('wrote plugin.yml, action.yml and the generated tables of README.md');

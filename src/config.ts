@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { describeType, optionsFor, type Host, type OptionName, type OptionSpec } from './options.js';
+import { OPTIONS, describeType, optionsFor, type Host, type OptionName, type OptionSpec } from './options.js';
 
 export interface RawValue {
   readonly value: unknown;
@@ -26,8 +26,9 @@ export interface Config {
   readonly host: Host;
   readonly suites: readonly string[];
   readonly org: string;
-  /** Absent only where a host can find the run another way. */
+  /** The build whose run is wanted; absent only on GitHub, which may look the run up by `commit`. */
   readonly buildId: string | undefined;
+  readonly commit: string | undefined;
   readonly apiUrl: string;
   readonly token: string;
   /** Where the token came from, for messages: the variable's name or the action input. */
@@ -79,6 +80,8 @@ function schemaFor(option: OptionSpec): z.ZodType {
         .transform((list) => [...new Set(list.map((s) => s.trim()))]);
     case 'uuid':
       return z.string().trim().regex(GUID);
+    case 'sha':
+      return z.string().trim().regex(/^[0-9a-f]{7,40}$/i).transform((s) => s.toLowerCase());
     case 'url':
       return z
         .string()
@@ -156,6 +159,10 @@ export function parseConfig(input: ConfigInput): Config {
   }
 
   const parsed: Partial<Record<OptionName, unknown>> = {};
+  // Options of other hosts keep their defaults here (the host never offers them).
+  for (const option of OPTIONS as readonly OptionSpec[]) {
+    if (!options.includes(option) && option.default !== undefined) parsed[option.name as OptionName] = schemaFor(option).parse(option.default);
+  }
   for (const option of options) {
     let raw = input.values[option.name];
     if (raw === undefined || raw.value === undefined || raw.value === '') {
@@ -184,6 +191,8 @@ export function parseConfig(input: ConfigInput): Config {
   missing('org', 'set org to the Buildkite organization slug (it defaults to $BUILDKITE_ORGANIZATION_SLUG).');
   if (input.host !== 'github') {
     missing('build-id', 'set build-id to the build UUID (it defaults to $BUILDKITE_BUILD_ID).');
+  } else if (parsed['build-id'] === undefined && parsed.commit === undefined) {
+    missing('build-id', 'set build-id to the Buildkite build UUID, or commit to find the run by its commit (it defaults to $GITHUB_SHA).');
   }
 
   const tokenEnvName = String(parsed['api-token-env-name'] ?? 'BUILDKITE_API_TOKEN');
@@ -218,6 +227,7 @@ export function parseConfig(input: ConfigInput): Config {
     suites: Object.freeze([...suites]),
     org: parsed.org as string,
     buildId: parsed['build-id'] as string | undefined,
+    commit: parsed['build-id'] === undefined ? (parsed.commit as string | undefined) : undefined,
     apiUrl: parsed['api-url'] as string,
     token: token!,
     tokenSource,

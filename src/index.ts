@@ -1,16 +1,19 @@
 /**
  * Picks the host, runs the gate, turns the outcome into an exit code. `hooks/command` runs this with
- * `--buildkite-plugin`; anything else is the command line.
+ * `--buildkite-plugin`; under GitHub Actions (GITHUB_ACTIONS=true, no arguments) it is the Action; anything
+ * else is the command line.
  */
 import { TestEngineClient, createDispatcher } from './api/client.js';
 import { systemClock, formatSeconds } from './clock.js';
 import { CancelledError, ExitCode, describeError } from './errors.js';
 import { exitCodeFor } from './gate/outcome.js';
 import { runGate } from './gate/run-gate.js';
-import type { SuiteProgress } from './gate/wait-for-run.js';
+import type { RunLookup, SuiteProgress } from './gate/wait-for-run.js';
 import { BuildkiteHost } from './hosts/buildkite.js';
 import { CliHost, helpText, parseCliArgs } from './hosts/cli.js';
 import type { Env, Host } from './hosts/host.js';
+import { GithubHost } from './hosts/github.js';
+import { loadActionsCore } from './hosts/load-actions-core.js';
 import { verdictLines, verdictTitle } from './report/log-summary.js';
 
 declare const __VERSION__: string;
@@ -25,6 +28,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
   let host: Host;
   if (argv[0] === '--buildkite-plugin') {
     host = new BuildkiteHost(env, stdout);
+  } else if (env.GITHUB_ACTIONS === 'true' && argv.length === 0) {
+    host = new GithubHost(env, stdout, loadActionsCore());
   } else {
     let command;
     try {
@@ -44,18 +49,15 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
     config = host.readConfig();
   } catch (error) {
     log.group(':octagonal_sign: Test Engine gate: configuration error', true);
-    log.line(describeError(error));
+    log.error(describeError(error));
     return ExitCode.Error;
   }
   log.addSecret(config.token);
-  if (!config.buildId) {
-    log.line('No build-id: set build-id to the build UUID (it defaults to $BUILDKITE_BUILD_ID).');
-    return ExitCode.Error;
-  }
+  const lookup: RunLookup = config.buildId ? { buildId: config.buildId } : { commit: config.commit! };
 
   log.group(`:test_tube: Test Engine gate ${VERSION}: ${config.suites.join(', ')} in ${config.org}`);
   log.line(
-    `Waiting for the Test Engine run of build ${config.buildId} (timeout ${formatSeconds(config.timeoutMs)}, ` +
+    `Waiting for the Test Engine run of ${config.buildId ? `build ${config.buildId}` : `commit ${config.commit}`} (timeout ${formatSeconds(config.timeoutMs)}, ` +
       `poll every ${formatSeconds(config.pollIntervalMs)}, settle ${formatSeconds(config.settleMs)}, API ${config.apiUrl})`,
   );
 
@@ -87,7 +89,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
   try {
     const outcomes = await runGate(
       { client, clock: systemClock, signal: controller.signal, log: (line) => log.line(line), progress },
-      { ...config, buildId: config.buildId },
+      config,
+      lookup,
     );
     for (const outcome of outcomes) {
       log.group(verdictTitle(outcome), outcome.verdict !== 'passed');

@@ -9,6 +9,7 @@ export type OptionType =
   | 'slug'
   | 'slug-list'
   | 'uuid'
+  | 'sha'
   | 'url'
   | 'seconds'
   | 'integer'
@@ -49,6 +50,13 @@ export const OPTIONS = [
     type: 'uuid',
     defaultEnv: 'BUILDKITE_BUILD_ID',
     description: 'UUID of the build whose Test Engine run is wanted.',
+  },
+  {
+    name: 'commit',
+    type: 'sha',
+    defaultEnv: 'GITHUB_SHA',
+    hosts: ['github'],
+    description: 'Without build-id: the commit whose run is wanted (the newest of the suite\'s recent runs with this `commit_sha`).',
   },
   {
     name: 'api-token-env-name',
@@ -108,18 +116,21 @@ export const OPTIONS = [
     type: 'string',
     default: 'test-engine-gate',
     maxLength: 100,
+    hosts: ['buildkite'],
     description: 'Annotation context; `-<suite>` is appended when several suites are gated.',
   },
   {
     name: 'always-annotate',
     type: 'boolean',
     default: false,
-    description: 'Also annotate a passing run (style `success`).',
+    hosts: ['buildkite', 'cli'],
+    description: 'Also annotate a passing run (style `success`; on the command line: also print its report).',
   },
   {
     name: 'annotate',
     type: 'boolean',
     default: true,
+    hosts: ['buildkite'],
     description: 'Post annotations at all.',
   },
 ] as const satisfies readonly OptionSpec[];
@@ -141,6 +152,8 @@ export function describeType(option: OptionSpec): string {
       return 'a suite slug such as web, or a list of them';
     case 'uuid':
       return 'a UUID such as 0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
+    case 'sha':
+      return 'a commit SHA (7 to 40 hexadecimal characters)';
     case 'url':
       return 'an https URL such as https://api.buildkite.com';
     case 'seconds':

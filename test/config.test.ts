@@ -184,13 +184,14 @@ describe('plugin variables (no BUILDKITE_PLUGIN_CONFIGURATION)', () => {
 
 describe('command-line flags', () => {
   it('take every option, lists by repetition or commas, and report where a bad value came from', () => {
-    const command = parseCliArgs(['--suite-slug', 'web', '--suite-slug', 'api,mobile', '--timeout', '9', '--annotate', 'false']);
+    const command = parseCliArgs(['--suite-slug', 'web', '--suite-slug', 'api,mobile', '--timeout', '9', '--always-annotate', 'true']);
     expect(command.kind).toBe('gate');
     const values = (command as { values: Record<string, RawValue> }).values;
     const config = parseConfig({ host: 'cli', values, env: ENV });
     expect(config.suites).toEqual(['web', 'api', 'mobile']);
     expect(config.timeoutMs).toBe(9_000);
-    expect(config.annotate).toBe(false);
+    expect(config.alwaysAnnotate).toBe(true);
+    expect(config.context).toBe('test-engine-gate');
 
     const bad = parseCliArgs(['--timeout', 'soon']) as { values: Record<string, RawValue> };
     expect(problems(() => parseConfig({ host: 'cli', values: bad.values, env: ENV }))[0]).toMatch(/"timeout" \(from --timeout\): "soon"/);
@@ -198,5 +199,42 @@ describe('command-line flags', () => {
 
   it('refuses unknown flags with a pointer to --help', () => {
     expect(problems(() => parseCliArgs(['--timeuot', '5']))[0]).toMatch(/Unknown option '--timeuot'.*--help/);
+  });
+});
+
+describe('GitHub inputs', () => {
+  const inputs = (values: Record<string, string>) =>
+    Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, source: `input "${k}"` }]));
+
+  it('looks the run up by commit ($GITHUB_SHA) when build-id is empty, and takes the api-token input', () => {
+    const config = parseConfig({
+      host: 'github',
+      values: inputs({ 'suite-slug': 'web\napi', org: 'acme', 'api-token': 'tok_input_0123456789' }),
+      env: { GITHUB_SHA: 'A3F1C2D4E5B6A7980123456789ABCDEF01234567' },
+    });
+    expect(config).toMatchObject({
+      suites: ['web', 'api'],
+      buildId: undefined,
+      commit: 'a3f1c2d4e5b6a7980123456789abcdef01234567',
+      token: 'tok_input_0123456789',
+      tokenSource: 'the api-token input',
+    });
+  });
+
+  it('prefers build-id over commit', () => {
+    const config = parseConfig({
+      host: 'github',
+      values: inputs({ 'suite-slug': 'web', org: 'acme', 'api-token': 'tok_input_0123456789', 'build-id': ENV.BUILDKITE_BUILD_ID }),
+      env: { GITHUB_SHA: 'a3f1c2d' },
+    });
+    expect(config).toMatchObject({ buildId: ENV.BUILDKITE_BUILD_ID, commit: undefined });
+  });
+
+  it('needs a build-id or a commit, and a token from the input or the variable', () => {
+    const found = problems(() => parseConfig({ host: 'github', values: inputs({ 'suite-slug': 'web', org: 'acme' }), env: {} }));
+    expect(found).toEqual([
+      expect.stringMatching(/Missing "build-id".*or commit.*GITHUB_SHA/),
+      expect.stringMatching(/No API token.*api-token input/),
+    ]);
   });
 });

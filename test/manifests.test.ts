@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { pluginManifest, withReadmeOptions } from '../scripts/manifests.js';
+import { actionManifest, pluginManifest, withReadmeTables } from '../scripts/manifests.js';
 import { ROOT } from './support/run-plugin.js';
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -13,9 +13,13 @@ describe('generated files match src/options.ts (run `npm run manifests` when thi
     expect(read('plugin.yml')).toBe(pluginManifest());
   });
 
-  it("README.md's options table", () => {
+  it('action.yml', () => {
+    expect(read('action.yml')).toBe(actionManifest());
+  });
+
+  it("README.md's options, inputs and outputs tables", () => {
     const readme = read('README.md');
-    expect(withReadmeOptions(readme)).toBe(readme);
+    expect(withReadmeTables(readme)).toBe(readme);
   });
 });
 

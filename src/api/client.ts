@@ -13,6 +13,8 @@ import { ErrorBody, FailedExecutionList, Run, RunList, type FailedExecution } fr
 
 /** Largest page the API serves. */
 export const PER_PAGE = 100;
+/** How far back a lookup by commit reads: the 300 newest runs of the suite. */
+const RECENT_RUN_PAGES = 3;
 const RETRY_STATUSES = [429, 500, 502, 503, 504];
 /** Network faults and undici's own timeouts: the request never got a complete answer. */
 const RETRY_CODES = [
@@ -114,14 +116,19 @@ export class TestEngineClient {
     return (await this.#getJson(url, RunList, suite, deadlineMs)).data;
   }
 
-  /** Recent runs of a suite, newest first, at most `maxPages` pages: for hosts without a build id. */
-  async *listRecentRuns(suite: string, maxPages: number, deadlineMs: number): AsyncGenerator<Run> {
+  /**
+   * Runs of a suite with this commit, newest first, from at most its `RECENT_RUN_PAGES` newest pages: for a
+   * host without a build id. Stops at the first page with a match.
+   */
+  async runsForCommit(suite: string, commit: string, deadlineMs: number): Promise<readonly Run[]> {
     let url: string | undefined = `${this.suiteUrl(suite)}/runs?per_page=${PER_PAGE}`;
-    for (let page = 0; url && page < maxPages; page++) {
+    for (let page = 0; url && page < RECENT_RUN_PAGES; page++) {
       const result: JsonPage<Run[]> = await this.#getJson(url, RunList, suite, deadlineMs);
-      yield* result.data;
+      const matches = result.data.filter((run) => run.commit_sha?.toLowerCase().startsWith(commit));
+      if (matches.length) return matches;
       url = result.links.next;
     }
+    return [];
   }
 
   async getRun(suite: string, runId: string, deadlineMs: number): Promise<Run> {

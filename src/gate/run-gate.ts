@@ -3,7 +3,7 @@ import type { TestEngineClient } from '../api/client.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { SuiteOutcome } from './outcome.js';
-import { gateSuite, type SuiteProgress } from './wait-for-run.js';
+import { gateSuite, type RunLookup, type SuiteProgress } from './wait-for-run.js';
 
 export interface RunGateDeps {
   readonly client: TestEngineClient;
@@ -14,9 +14,9 @@ export interface RunGateDeps {
   readonly progress: Map<string, SuiteProgress>;
 }
 
-export function runGate(deps: RunGateDeps, config: Config & { buildId: string }): Promise<SuiteOutcome[]> {
+export function runGate(deps: RunGateDeps, config: Config, lookup: RunLookup): Promise<SuiteOutcome[]> {
   const settings = {
-    buildId: config.buildId,
+    lookup,
     timeoutMs: config.timeoutMs,
     pollIntervalMs: config.pollIntervalMs,
     settleMs: config.settleMs,

@@ -11,12 +11,16 @@ import type { SuiteOutcome } from './outcome.js';
 
 export interface RunApi {
   listRunsForBuild(suite: string, buildId: string, deadlineMs: number): Promise<readonly Run[]>;
+  runsForCommit(suite: string, commit: string, deadlineMs: number): Promise<readonly Run[]>;
   getRun(suite: string, runId: string, deadlineMs: number): Promise<Run>;
   failedExecutions(suite: string, runId: string, want: number, deadlineMs: number): Promise<FailurePage>;
 }
 
+/** Which run: the build's (always, on Buildkite), or on GitHub without a build the newest for a commit. */
+export type RunLookup = { readonly buildId: string } | { readonly commit: string };
+
 export interface GateSettings {
-  readonly buildId: string;
+  readonly lookup: RunLookup;
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;
   readonly settleMs: number;
@@ -91,24 +95,31 @@ export async function gateSuite(
 
   try {
     // 2. Find the run: an empty list means nothing was uploaded (or processed) yet.
+    const lookup = settings.lookup;
+    const subject = 'buildId' in lookup ? `build ${lookup.buildId}` : `commit ${lookup.commit}`;
     let run: Run | undefined;
     let announcedWait = false;
     for (;;) {
-      const runs = await attempt(() => api.listRunsForBuild(suite, settings.buildId, deadline));
+      const runs = await attempt(() =>
+        'buildId' in lookup ? api.listRunsForBuild(suite, lookup.buildId, deadline) : api.runsForCommit(suite, lookup.commit, deadline),
+      );
       if (runs && runs.length > 0) {
         run = runs[0]!;
-        const more = runs.length > 1 ? ` (${runs.length} runs for this build; gating on the newest)` : '';
-        log(`run found: ${run.web_url ?? run.id} — ${run.state}, result ${run.result}${more}`);
+        const why =
+          'buildId' in lookup
+            ? runs.length > 1 ? ` (${runs.length} runs for this build; gating on the newest)` : ''
+            : ` (chosen as the newest of the suite's recent runs with commit_sha ${lookup.commit}${runs.length > 1 ? `; ${runs.length} such runs` : ''})`;
+        log(`run found: ${run.web_url ?? run.id} — ${run.state}, result ${run.result}${why}`);
         break;
       }
       if (runs && !announcedWait) {
-        log(`no Test Engine run for build ${settings.buildId} yet; waiting for its first upload to be processed`);
+        log(`no Test Engine run for ${subject} yet; waiting for its first upload to be processed`);
         announcedWait = true;
       }
       if (clock.now() >= deadline) {
         return outcome({
           verdict: 'inconclusive',
-          reason: `no Test Engine run appeared for build ${settings.buildId} within ${formatSeconds(settings.timeoutMs)}` +
+          reason: `no Test Engine run appeared for ${subject} within ${formatSeconds(settings.timeoutMs)}` +
             (lastError ? ` (last error: ${lastError})` : '') +
             '. Check that the test steps upload to this suite and ran in this build.',
         });

@@ -89,7 +89,7 @@ export class BuildkiteHost implements Host {
 
   constructor(env: Env, write: (text: string) => void) {
     this.#env = env;
-    this.log = createLog(write, true);
+    this.log = createLog(write, 'buildkite');
   }
 
   readConfig(): Config {

@@ -68,7 +68,7 @@ export class CliHost implements Host {
     this.#values = values;
     this.#env = env;
     this.#stdout = stdout;
-    this.log = createLog(stderr, env.BUILDKITE === 'true');
+    this.log = createLog(stderr, env.BUILDKITE === 'true' ? 'buildkite' : 'plain');
   }
 
   readConfig(): Config {

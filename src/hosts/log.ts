@@ -1,27 +1,53 @@
 /**
  * The job log. Buildkite folds `--- title` groups and opens `+++ title` ones; `^^^ +++` opens the group
- * before it (how a failure is made visible). Elsewhere the same lines are plain text.
+ * before it (how a failure is made visible). GitHub Actions has `::group::`, and `::error::` for the line
+ * that fails the step. Elsewhere the same lines are plain text.
  */
 import { redact } from '../errors.js';
 
+export type LogStyle = 'buildkite' | 'actions' | 'plain';
+
 export interface Log {
   group(title: string, open?: boolean): void;
-  /** Opens the group just printed: for the verdict of a failure. */
-  expandPrevious(): void;
   line(text: string): void;
+  /** The line that says why the step failed. */
+  error(text: string): void;
   /** Adds a secret that must never be printed, should any line quote it. */
   addSecret(secret: string): void;
 }
 
-export function createLog(write: (text: string) => void, buildkiteGroups: boolean): Log {
+/** Data of a workflow command, escaped as @actions/core does it. */
+export function escapeCommandData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+export function createLog(write: (text: string) => void, style: LogStyle): Log {
   const secrets: string[] = [];
-  const out = (text: string) => write(`${redact(text, secrets)}\n`);
+  let groupOpen = false;
+  const out = (text: string) => {
+    let line = redact(text, secrets);
+    // The runner executes `::command::` lines; text that came from tests must not be able to issue one.
+    if (style === 'actions') line = line.replace(/^(\s*)::/gm, '$1:\u200B:');
+    write(`${line}\n`);
+  };
+  const raw = (text: string) => write(`${text}\n`);
   return {
-    group: (title, open = false) => out(buildkiteGroups ? `${open ? '+++' : '---'} ${title}` : `\n== ${title}`),
-    expandPrevious: () => {
-      if (buildkiteGroups) out('^^^ +++');
+    group: (heading, open = false) => {
+      if (style === 'buildkite') return out(`${open ? '+++' : '---'} ${heading}`);
+      const title = heading.replace(/^:[a-z_]+: /, ''); // Buildkite's emoji codes mean nothing elsewhere
+      if (style === 'plain') return out(`\n== ${title}`);
+      if (groupOpen) raw('::endgroup::');
+      groupOpen = !open;
+      if (open) out(`\n${title}`);
+      else raw(`::group::${escapeCommandData(redact(title, secrets))}`);
     },
     line: out,
+    error: (text) => {
+      if (style !== 'actions') return out(text);
+      if (groupOpen) raw('::endgroup::');
+      groupOpen = false;
+      raw(`::error::${escapeCommandData(redact(text, secrets))}`);
+    },
     addSecret: (secret) => {
       secrets.push(secret);
     },

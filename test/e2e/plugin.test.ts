@@ -218,9 +218,10 @@ describe('command line', () => {
   it('--help lists every option and --version prints the version', async () => {
     const help = await runPlugin({ cliArgs: ['--help'] });
     expect(help.code).toBe(0);
-    for (const option of ['suite-slug', 'org', 'build-id', 'api-token-env-name', 'api-url', 'timeout', 'poll-interval', 'settle', 'request-timeout', 'max-failures', 'context', 'always-annotate', 'annotate']) {
+    for (const option of ['suite-slug', 'org', 'build-id', 'api-token-env-name', 'api-url', 'timeout', 'poll-interval', 'settle', 'request-timeout', 'max-failures', 'always-annotate']) {
       expect(help.stdout).toContain(`--${option} `);
     }
+    expect(help.stdout).not.toContain('--context');
     const version = await runPlugin({ cliArgs: ['--version'] });
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });

@@ -27,6 +27,10 @@ class ScriptedApi implements RunApi {
     this.calls.push(`list@${this.clock?.time ?? ''}`);
     return this.#next(this.lists);
   }
+  async runsForCommit(): Promise<Run[]> {
+    this.calls.push(`commit@${this.clock?.time ?? ''}`);
+    return this.#next(this.lists);
+  }
   async getRun(): Promise<Run> {
     this.calls.push(`get@${this.clock?.time ?? ''}`);
     return this.#next(this.runs);
@@ -37,7 +41,7 @@ class ScriptedApi implements RunApi {
   }
 }
 
-const SETTINGS: GateSettings = { buildId: 'b1', timeoutMs: 60_000, pollIntervalMs: 5_000, settleMs: 3_000, maxFailures: 50 };
+const SETTINGS: GateSettings = { lookup: { buildId: 'b1' }, timeoutMs: 60_000, pollIntervalMs: 5_000, settleMs: 3_000, maxFailures: 50 };
 
 function setup(lists: (Run[] | Error)[], runs: (Run | Error)[] = [], failures?: (FailurePage | Error)[], budget = new RateLimitBudget()) {
   const clock = new FakeClock();

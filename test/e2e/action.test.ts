@@ -1,0 +1,142 @@
+/**
+ * The GitHub Action: `node dist/index.js` with the variables the runner sets (INPUT_* with hyphens kept,
+ * GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) against the simulated API.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeTestEngine, type FakeFailure, type FakeRun, type FakeTestEngine } from '../../sim/fake-test-engine.js';
+import { BUILD_ID, BUNDLE, TOKEN } from '../support/run-plugin.js';
+
+let api: FakeTestEngine | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+const SHA = 'a3f1c2d4e5b6a7980123456789abcdef01234567';
+
+/** The `name<<delimiter … delimiter` records that core.setOutput appends to $GITHUB_OUTPUT. */
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const pattern = /^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  for (const m of text.matchAll(pattern)) outputs[m[1]!] = m[3]!;
+  return outputs;
+}
+
+async function runAction(inputs: Record<string, string>, runs: FakeRun[], extraEnv: Record<string, string> = {}) {
+  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }] });
+  const dir = mkdtempSync(join(tmpdir(), 'teg-action-'));
+  const outputFile = join(dir, 'output');
+  const summaryFile = join(dir, 'summary');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH!,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_SHA: SHA,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    'INPUT_SUITE-SLUG': 'web',
+    INPUT_ORG: 'acme',
+    'INPUT_API-TOKEN': TOKEN,
+    'INPUT_API-URL': api.url,
+    'INPUT_POLL-INTERVAL': '0.1',
+    INPUT_SETTLE: '0.1',
+    INPUT_TIMEOUT: '10',
+    ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+    ...extraEnv,
+  };
+  const child = spawn(process.execPath, [BUNDLE], { cwd: dir, env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
+  const summary = readFileSync(summaryFile, 'utf8');
+  // The runner's mask command is the one line that must carry the token, and it must come first.
+  const masks = stdout.split('\n').filter((l) => l.startsWith('::add-mask::'));
+  if (masks.length) {
+    expect(stdout.startsWith(`::add-mask::${TOKEN}\n`)).toBe(true);
+    expect(masks).toEqual([`::add-mask::${TOKEN}`]);
+  }
+  const printed = stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  for (const text of [printed, stderr, summary, JSON.stringify(outputs)]) expect(text).not.toContain(TOKEN);
+  return { code, stdout, stderr, outputs, summary, masks, requests: api.requests.map((r) => r.url) };
+}
+
+const failures: FakeFailure[] = [
+  { test_id: 't1', test_name: 'User validates email', location: './spec/models/user_spec.rb:23', failure_reason: 'expected true\ngot false' },
+  { test_id: 't2', test_name: 'LoginForm shows an error', location: 'src/LoginForm.test.tsx:88:20', failure_reason: '100% wrong, a::b' },
+  ...Array.from({ length: 12 }, (_, i) => ({ test_id: `x${i}`, test_name: `extra ${i}`, failure_reason: 'nope' })),
+];
+
+describe('GitHub Action', () => {
+  it('by build id, a failed run: outputs, summary, ::error lines on the files, a failed step', async () => {
+    const r = await runAction({ 'build-id': BUILD_ID }, [{ id: 'run-1', buildId: BUILD_ID, timeline: [['running', 'failed'], ['finished', 'failed']], failures }]);
+    expect(r.code).toBe(1);
+    expect(r.outputs).toMatchObject({ result: 'failed', state: 'finished', 'run-id': 'run-1', 'failed-count': '14' });
+    expect(r.outputs['run-url']).toMatch(/^https:\/\/buildkite\.com\/.*\/runs\/run-1$/);
+    expect(JSON.parse(r.outputs.results!)).toEqual([
+      expect.objectContaining({ suite: 'web', result: 'failed', runId: 'run-1', failedCount: 14, failedCountExact: true }),
+    ]);
+    expect(r.summary).toContain('<code>web</code> failed — 14 failed executions');
+    expect(r.stdout).toContain('::error title=web%3A User validates email,file=spec/models/user_spec.rb,line=23::expected true got false');
+    expect(r.stdout).toContain('::error title=web%3A LoginForm shows an error,file=src/LoginForm.test.tsx,line=88::100%25 wrong, a::b');
+    expect(r.stdout.match(/^::error title=/gm)).toHaveLength(10);
+    expect(r.stdout).toMatch(/^::notice title=Test Engine gate::4 more failed executions/m);
+    expect(r.stdout).toMatch(/^::error::web: the run finished with failed tests$/m);
+    expect(r.stdout).toMatch(/^::group::Test Engine gate/m);
+    expect(r.requests[0]).toBe(`/v2/analytics/organizations/acme/suites/web/runs?build_id=${BUILD_ID}`);
+  });
+
+  it('by commit, a passed run: chosen among recent runs and said why', async () => {
+    const r = await runAction({}, [
+      { id: 'older', buildId: 'b0', commitSha: SHA, timeline: [['finished', 'failed']] },
+      { id: 'other', buildId: 'b1', commitSha: 'ffff', timeline: [['finished', 'failed']] },
+      { id: 'newest', buildId: 'b2', commitSha: SHA, timeline: [['running', 'passed'], ['finished', 'passed']] },
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatchObject({ result: 'passed', 'run-id': 'newest', 'failed-count': '0' });
+    expect(r.stdout).toMatch(/run found: .*runs\/newest — .*chosen as the newest of the suite's recent runs with commit_sha a3f1c2d4/);
+    expect(r.summary).toContain('passed');
+    expect(r.stdout).not.toMatch(/^::error/m);
+    expect(r.requests[0]).toBe('/v2/analytics/organizations/acme/suites/web/runs?per_page=100');
+  });
+
+  it('no run for the commit: inconclusive, exit 3, a failed step that says why', async () => {
+    const r = await runAction({ timeout: '1' }, [{ id: 'other', buildId: 'b1', commitSha: 'ffff', timeline: [['finished', 'passed']] }]);
+    expect(r.code).toBe(3);
+    expect(r.outputs.result).toBe('inconclusive');
+    expect(r.stdout).toMatch(/^::error::web: no Test Engine run appeared for commit a3f1c2d4e5b6a7980123456789abcdef01234567 within 1\.0s/m);
+  });
+
+  it('a stale run reports result stale', async () => {
+    const r = await runAction({ 'build-id': BUILD_ID }, [{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'stale']] }]);
+    expect(r.code).toBe(3);
+    expect(r.outputs.result).toBe('stale');
+  });
+
+  it('a configuration error fails the step with one ::error line, before any request', async () => {
+    const r = await runAction({ org: '', timeout: 'forever' }, []);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^::error::2 configuration problems:%0A- Invalid value for "timeout" \(from input "timeout"\): "forever"/m);
+    expect(r.stdout).toContain('Missing "org"');
+    expect(r.requests).toEqual([]);
+  });
+
+  it('takes the token from the variable named by api-token-env-name when api-token is empty, and masks it', async () => {
+    const r = await runAction({ 'api-token': '', 'api-token-env-name': 'TE_TOKEN', 'build-id': BUILD_ID }, [{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'passed']] }], { TE_TOKEN: TOKEN });
+    expect(r.code).toBe(0);
+    expect(r.masks).toHaveLength(1);
+  });
+
+  it('masks the api-token input before anything else is printed', async () => {
+    const r = await runAction({ 'build-id': BUILD_ID }, [{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'passed']] }]);
+    expect(r.code).toBe(0);
+    expect(r.masks).toHaveLength(1);
+  });
+});
