@@ -211,7 +211,7 @@ describe('command line', () => {
     });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^<h3>❌ Test Engine: <code>web<\/code> failed — 1 failed execution<\/h3>/);
-    expect(r.stderr).toMatch(/== :x: Test Engine gate: web failed/);
+    expect(r.stderr).toMatch(/^== Test Engine gate: web failed/m);
     expect(r.agentCalls).toEqual([]);
   });
 
