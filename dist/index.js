@@ -47205,6 +47205,21 @@ var OPTIONS = [
     default: true,
     hosts: ["buildkite"],
     description: "Post annotations at all."
+  },
+  {
+    name: "run-in-docker",
+    type: "choice",
+    choices: ["auto", "true", "false"],
+    default: "auto",
+    hosts: ["buildkite"],
+    description: "Run the gate in the `node-image` container: `auto` when the agent has no Node.js 20.18+, `true` always, `false` never (read by hooks/command)."
+  },
+  {
+    name: "node-image",
+    type: "string",
+    default: "node:22.12.0-alpine3.21",
+    hosts: ["buildkite"],
+    description: "Docker image that runs the gate when `run-in-docker` applies (read by hooks/command)."
   }
 ];
 function optionsFor(host) {
@@ -47230,6 +47245,8 @@ function describeType(option) {
       return `a whole number (at least ${option.min ?? 0})`;
     case "boolean":
       return "true or false";
+    case "choice":
+      return `one of ${(option.choices ?? []).join(", ")}`;
   }
 }
 
@@ -47283,6 +47300,8 @@ function schemaFor(option) {
       return wholeNumber(option.min ?? 0);
     case "boolean":
       return external_exports.union([external_exports.boolean(), external_exports.enum(["true", "false"]).transform((v) => v === "true")]);
+    case "choice":
+      return external_exports.union([external_exports.boolean().transform(String), external_exports.string().trim()]).pipe(external_exports.enum(option.choices));
   }
 }
 function show(value) {

@@ -33,6 +33,8 @@ function schemaOf(option: OptionSpec): Record<string, unknown> {
       return { type: 'integer', minimum: option.min ?? 0, description };
     case 'boolean':
       return { type: 'boolean', description };
+    case 'choice':
+      return { enum: [...(option.choices ?? []), ...((option.choices ?? []).includes('true') ? [true, false] : [])], description };
   }
 }
 
@@ -116,7 +118,7 @@ export function readmeActionTables(): string {
 export function readmeOptionsTable(): string {
   const rows = optionsFor('buildkite').map((o) => {
     const dflt = o.defaultEnv ? `\`$${o.defaultEnv}\`` : o.default !== undefined ? `\`${String(o.default)}\`` : '—';
-    const type = { string: 'string', slug: 'slug', 'slug-list': 'slug or list', uuid: 'UUID', sha: 'commit SHA', url: 'URL', seconds: 'seconds', integer: 'integer', boolean: 'boolean' }[o.type];
+    const type = { string: 'string', slug: 'slug', 'slug-list': 'slug or list', uuid: 'UUID', sha: 'commit SHA', url: 'URL', seconds: 'seconds', integer: 'integer', boolean: 'boolean', choice: (o.choices ?? []).join(' / ') }[o.type];
     return `| \`${o.name}\` | ${type} | ${dflt} | ${o.description.replace(/\|/g, '\\|')} |`;
   });
   return [README_OPTIONS_START, '| option | type | default | meaning |', '| --- | --- | --- | --- |', ...rows, README_OPTIONS_END].join('\n');

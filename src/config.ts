@@ -113,6 +113,9 @@ function schemaFor(option: OptionSpec): z.ZodType {
       return wholeNumber(option.min ?? 0);
     case 'boolean':
       return z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+    case 'choice':
+      // YAML gives `true`/`false` as booleans; they name choices too.
+      return z.union([z.boolean().transform(String), z.string().trim()]).pipe(z.enum(option.choices as [string, ...string[]]));
   }
 }
 

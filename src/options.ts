@@ -13,7 +13,8 @@ export type OptionType =
   | 'url'
   | 'seconds'
   | 'integer'
-  | 'boolean';
+  | 'boolean'
+  | 'choice';
 
 export type Host = 'buildkite' | 'github' | 'cli';
 
@@ -28,6 +29,8 @@ export interface OptionSpec {
   /** Smallest accepted value for numbers; longest accepted length for strings. */
   readonly min?: number;
   readonly maxLength?: number;
+  /** The accepted values of a `choice`. */
+  readonly choices?: readonly string[];
   /** Hosts that accept the option; every host when absent. */
   readonly hosts?: readonly Host[];
 }
@@ -133,6 +136,21 @@ export const OPTIONS = [
     hosts: ['buildkite'],
     description: 'Post annotations at all.',
   },
+  {
+    name: 'run-in-docker',
+    type: 'choice',
+    choices: ['auto', 'true', 'false'],
+    default: 'auto',
+    hosts: ['buildkite'],
+    description: 'Run the gate in the `node-image` container: `auto` when the agent has no Node.js 20.18+, `true` always, `false` never (read by hooks/command).',
+  },
+  {
+    name: 'node-image',
+    type: 'string',
+    default: 'node:22.12.0-alpine3.21',
+    hosts: ['buildkite'],
+    description: 'Docker image that runs the gate when `run-in-docker` applies (read by hooks/command).',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionName = (typeof OPTIONS)[number]['name'];
@@ -162,5 +180,7 @@ export function describeType(option: OptionSpec): string {
       return `a whole number (at least ${option.min ?? 0})`;
     case 'boolean':
       return 'true or false';
+    case 'choice':
+      return `one of ${(option.choices ?? []).join(', ')}`;
   }
 }

@@ -110,6 +110,7 @@ describe('parseConfig', () => {
     ['api-url', 'https://api.example.com/?token=1', /"api-url".*without query/],
     ['api-url', 'not a url', /"api-url".*https URL/],
     ['api-token-env-name', 'MY-TOKEN', /"api-token-env-name".*name of an environment variable/],
+    ['run-in-docker', 'sometimes', /"run-in-docker".*"sometimes".*one of auto, true, false/],
   ])('rejects %s = %j with a message naming the option, the value and what is expected', (name, value, message) => {
     if (message === null) {
       // An empty string means "not set": the default applies.
@@ -120,6 +121,11 @@ describe('parseConfig', () => {
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(message);
     expect(found[0]).toContain('plugin option');
+  });
+
+  it('accepts the hook-only options, with YAML booleans for run-in-docker', () => {
+    expect(() => plugin({ 'run-in-docker': true, 'node-image': 'node:24-alpine' })).not.toThrow();
+    expect(() => plugin({ 'run-in-docker': 'auto' })).not.toThrow();
   });
 
   it('accepts loopback http URLs only', () => {

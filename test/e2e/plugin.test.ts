@@ -3,9 +3,6 @@
  * recording `buildkite-agent` on PATH. Each scenario asserts the exit code, what was annotated and which
  * requests were made.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type FakeApiOptions, type FakeRun, type FakeTestEngine } from '../../sim/fake-test-engine.js';
 import { BUILD_ID, TOKEN, runPlugin, type RunOptions } from '../support/run-plugin.js';
@@ -178,27 +175,6 @@ describe('plugin: annotations', () => {
     expect(r.code).toBe(1);
     const contexts = r.agentCalls.map((c) => `${c.args[2]} ${c.args[4]}`).sort();
     expect(contexts).toEqual(['error test-engine-gate-api', 'success test-engine-gate-web']);
-  });
-});
-
-describe('the hook', () => {
-  function fakeNode(version: string): string {
-    const dir = mkdtempSync(join(tmpdir(), 'teg-node-'));
-    writeFileSync(join(dir, 'node'), `#!/bin/bash\necho ${version}\n`);
-    chmodSync(join(dir, 'node'), 0o755);
-    return dir;
-  }
-
-  it('refuses a Node older than 20.18 with exit 2 and says what to do', async () => {
-    const r = await runPlugin({ config: {}, env: { PATH: `${fakeNode('v20.11.1')}:/usr/bin:/bin` } });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/needs Node\.js 20\.18 or newer; this agent has v20\.11\.1/);
-  });
-
-  it('says so when there is no node at all', async () => {
-    const r = await runPlugin({ config: {}, env: { PATH: mkdtempSync(join(tmpdir(), 'teg-empty-')) } });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/needs Node\.js 20\.18 or newer, and this agent has no node on PATH/);
   });
 });
 
