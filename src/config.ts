@@ -3,7 +3,7 @@
  * every problem at once. Hosts only gather values (with where each came from); all the rules live here,
  * derived from the table in options.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError } from './errors.js';
 import { OPTIONS, describeType, optionsFor, type Host, type OptionName, type OptionSpec } from './options.js';
 
@@ -51,71 +51,70 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
+/** A number, or text that is entirely a number: "5s" and "ten" are errors, not 5 and 0. */
+const numberFrom = (pattern: RegExp) => z.union([z.number(), z.pipe(z.string().check(z.trim(), z.regex(pattern)), z.transform(Number))]);
+
 const seconds = (min: number) =>
-  z
-    .union([z.number(), z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number)])
-    .pipe(z.number().min(min).max(86_400))
-    .transform((s) => Math.round(s * 1000));
+  z.pipe(z.pipe(numberFrom(/^\d+(\.\d+)?$/), z.number().check(z.gte(min), z.lte(86_400))), z.transform((s: number) => Math.round(s * 1000)));
 
-const wholeNumber = (min: number) =>
-  z
-    .union([z.number(), z.string().trim().regex(/^\d+$/).transform(Number)])
-    .pipe(z.number().int().min(min).max(1_000_000));
+const wholeNumber = (min: number) => z.pipe(numberFrom(/^\d+$/), z.int().check(z.gte(min), z.lte(1_000_000)));
 
-const slug = z.string().trim().regex(SLUG);
+const slug = z.string().check(z.trim(), z.regex(SLUG));
+
+/** A custom issue from inside a transform: its message becomes the "Expected …" of the error. */
+function reject(ctx: { issues: unknown[] }, input: unknown, message: string): never {
+  ctx.issues.push({ code: 'custom', message, input });
+  return z.NEVER;
+}
 
 /** One zod schema per option type: what a host may hand over (strings, JSON values) → the typed value. */
-function schemaFor(option: OptionSpec): z.ZodType {
+function schemaFor(option: OptionSpec): z.ZodMiniType {
   switch (option.type) {
     case 'string':
-      return z.string().trim().min(1).max(option.maxLength ?? 10_000);
+      return z.string().check(z.trim(), z.minLength(1), z.maxLength(option.maxLength ?? 10_000));
     case 'slug':
       return slug;
     case 'slug-list':
-      return z
-        .union([z.string().transform((s) => [s]), z.array(z.string())])
-        // Action inputs and flags carry lists as text too: "web, api" or one per line.
-        .transform((items) => items.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean))
-        .pipe(z.array(slug).min(1))
-        .transform((list) => [...new Set(list.map((s) => s.trim()))]);
+      return z.pipe(
+        z.pipe(
+          z.union([z.pipe(z.string(), z.transform((s: string) => [s])), z.array(z.string())]),
+          // Action inputs and flags carry lists as text too: "web, api" or one per line.
+          z.transform((items: string[]) => items.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean)),
+        ),
+        z.pipe(z.array(slug).check(z.minLength(1)), z.transform((list: string[]) => [...new Set(list)])),
+      );
     case 'uuid':
-      return z.string().trim().regex(GUID);
+      return z.string().check(z.trim(), z.regex(GUID));
     case 'sha':
-      return z.string().trim().regex(/^[0-9a-f]{7,40}$/i).transform((s) => s.toLowerCase());
+      return z.pipe(z.string().check(z.trim(), z.regex(/^[0-9a-f]{7,40}$/i)), z.transform((s: string) => s.toLowerCase()));
     case 'url':
-      return z
-        .string()
-        .trim()
-        .transform((s, ctx) => {
+      return z.pipe(
+        z.string().check(z.trim()),
+        z.transform((s: string, ctx) => {
           let url: URL;
           try {
             url = new URL(s);
           } catch {
-            ctx.addIssue({ code: 'custom', message: describeType(option) });
-            return z.NEVER;
+            return reject(ctx, s, describeType(option));
           }
           if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-            ctx.addIssue({
-              code: 'custom',
-              message: 'https: plain http would send the API token in clear text (allowed only for a loopback host such as 127.0.0.1)',
-            });
-            return z.NEVER;
+            return reject(ctx, s, 'https: plain http would send the API token in clear text (allowed only for a loopback host such as 127.0.0.1)');
           }
           if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-            ctx.addIssue({ code: 'custom', message: describeType(option) + ', without query, fragment or credentials' });
-            return z.NEVER;
+            return reject(ctx, s, describeType(option) + ', without query, fragment or credentials');
           }
           return url.href.replace(/\/+$/, '');
-        });
+        }),
+      );
     case 'seconds':
       return seconds(option.min ?? 0);
     case 'integer':
       return wholeNumber(option.min ?? 0);
     case 'boolean':
-      return z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+      return z.union([z.boolean(), z.pipe(z.enum(['true', 'false']), z.transform((v: 'true' | 'false') => v === 'true'))]);
     case 'choice':
       // YAML gives `true`/`false` as booleans; they name choices too.
-      return z.union([z.boolean().transform(String), z.string().trim()]).pipe(z.enum(option.choices as [string, ...string[]]));
+      return z.pipe(z.union([z.pipe(z.boolean(), z.transform(String)), z.string().check(z.trim())]), z.enum(option.choices as [string, ...string[]]));
   }
 }
 

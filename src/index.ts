@@ -3,7 +3,6 @@
  * `--buildkite-plugin`; under GitHub Actions (GITHUB_ACTIONS=true, no arguments) it is the Action; anything
  * else is the command line.
  */
-import { TestEngineClient, createDispatcher } from './api/client.js';
 import { systemClock, formatSeconds } from './clock.js';
 import { CancelledError, ExitCode, describeError } from './errors.js';
 import { exitCodeFor } from './gate/outcome.js';
@@ -70,6 +69,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
 
+  // Loaded only now: --help, --version and configuration errors never pay for undici.
+  const { TestEngineClient, createDispatcher } = await import('./api/client.js');
   const dispatcher = createDispatcher(config.requestTimeoutMs, {
     httpProxy: env.HTTP_PROXY ?? env.http_proxy,
     httpsProxy: env.HTTPS_PROXY ?? env.https_proxy,

@@ -3,13 +3,13 @@
  * and body timeouts) with undici's retry interceptor; this file supplies the retry *policy*: what is
  * transient, how long to back off, how long a 429 asks to wait, and never past the caller's deadline.
  */
-import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
-import type { z } from 'zod';
+import { EnvHttpProxyAgent, retryInterceptor, type Dispatcher } from './undici.js';
+import type * as z from 'zod/mini';
 import { systemClock, formatSeconds, type Clock } from '../clock.js';
 import { ApiError, CancelledError, TransientApiError } from '../errors.js';
 import { parseLinkHeader, pageNumberOf, type PageLinks } from './link.js';
 import { RateLimitBudget, rateLimitWaitMs, type Headers } from './rate-limit.js';
-import { ErrorBody, FailedExecutionList, Run, RunList, type FailedExecution } from './schemas.js';
+import { ErrorBody, FailedExecutionList, Run, RunList, describeIssue, type FailedExecution } from './schemas.js';
 
 /** Largest page the API serves. */
 export const PER_PAGE = 100;
@@ -54,7 +54,7 @@ export function createDispatcher(requestTimeoutMs: number, proxy: ProxySettings 
     connectTimeout: Math.min(requestTimeoutMs, 10_000),
     keepAliveTimeout: 30_000,
     ...proxy,
-  }).compose(interceptors.retry({ methods: ['GET'], statusCodes: RETRY_STATUSES, errorCodes: RETRY_CODES, throwOnError: false }));
+  }).compose(retryInterceptor({ methods: ['GET'], statusCodes: RETRY_STATUSES, errorCodes: RETRY_CODES, throwOnError: false }));
 }
 
 export interface ClientOptions {
@@ -180,7 +180,7 @@ export class TestEngineClient {
     return `GET ${u.pathname}${u.search}`;
   }
 
-  async #getJson<S extends z.ZodType>(url: string, schema: S, suite: string, deadlineMs: number): Promise<JsonPage<z.infer<S>>> {
+  async #getJson<S extends z.ZodMiniType>(url: string, schema: S, suite: string, deadlineMs: number): Promise<JsonPage<z.infer<S>>> {
     const what = this.#describe(url);
     if (new URL(url).origin !== this.#origin) {
       // A Link header pointing elsewhere would carry the token to another host.
@@ -203,7 +203,7 @@ export class TestEngineClient {
     }
   }
 
-  async #getJsonOnce<S extends z.ZodType>(url: string, what: string, schema: S, suite: string, deadlineMs: number): Promise<JsonPage<z.infer<S>>> {
+  async #getJsonOnce<S extends z.ZodMiniType>(url: string, what: string, schema: S, suite: string, deadlineMs: number): Promise<JsonPage<z.infer<S>>> {
     const { signal, token, dispatcher } = this.#options;
     await this.#waitForBudget(deadlineMs);
     this.budget.spend(this.#clock.now());
@@ -212,8 +212,10 @@ export class TestEngineClient {
     let response: Dispatcher.ResponseData<unknown>;
     let text: string;
     try {
-      response = await request(url, {
-        dispatcher,
+      const { origin, pathname, search } = new URL(url);
+      response = await dispatcher.request({
+        origin,
+        path: pathname + search,
         method: 'GET',
         signal,
         headers: {
@@ -223,7 +225,7 @@ export class TestEngineClient {
         },
         // Read per request by undici's retry interceptor: this request's policy, bounded by its deadline.
         retryOptions: { retry: this.#retryPolicy(what, deadlineMs) },
-      } as Parameters<typeof request>[1]);
+      } as Dispatcher.RequestOptions);
       this.budget.update(response.headers as Headers, this.#clock.now());
       text = await response.body.text();
     } catch (error) {
@@ -243,8 +245,7 @@ export class TestEngineClient {
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        const where = issue?.path.length ? issue.path.join('.') : 'the body';
-        throw new TransientApiError(`unexpected response from ${what}: ${where}: ${issue?.message ?? 'wrong shape'} (${excerpt(text)})`);
+        throw new TransientApiError(`unexpected response from ${what}: ${issue ? describeIssue(issue) : 'wrong shape'} (${excerpt(text)})`);
       }
       const link = response.headers.link;
       return { data: parsed.data, links: parseLinkHeader(Array.isArray(link) ? link.join(', ') : link, url) };

@@ -105,8 +105,9 @@ export class BuildkiteHost implements Host {
   async #annotate(outcome: SuiteOutcome, config: Config, several: boolean): Promise<void> {
     const context = annotationContext(config.context, outcome.suite, several);
     if (outcome.verdict === 'passed' && !config.alwaysAnnotate) {
-      // A retried job that now passes should not keep the failure annotation of its earlier attempt.
-      await runAgent(['annotation', 'remove', '--context', context], '', this.#env);
+      // A retried job that now passes should not keep the failure annotation of its earlier attempt;
+      // a first attempt has none to remove, and spares the subprocess.
+      if (Number(this.#env.BUILDKITE_RETRY_COUNT ?? 0) > 0) await runAgent(['annotation', 'remove', '--context', context], '', this.#env);
       return;
     }
     const body = renderAnnotation(outcome, { secrets: [config.token] });

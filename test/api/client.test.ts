@@ -119,8 +119,8 @@ describe('faults', () => {
   it.each([
     ['a body that is not JSON', { kind: 'body', body: 'oops', contentType: 'text/plain' }, /unexpected response from GET .*runs\/r1: 200 with a body that is not JSON \(text\/plain\): oops/],
     ['an HTML page from a proxy', { kind: 'body', body: '<html><body>Bad gateway</body></html>', contentType: 'text/html' }, /not JSON \(text\/html\)/],
-    ['JSON of the wrong shape', { kind: 'body', body: '{"id":"r1","state":"done","result":"passed"}' }, /unexpected response from .*: state: Invalid option/],
-    ['an empty object', { kind: 'body', body: '{}' }, /unexpected response .*: id:/],
+    ['JSON of the wrong shape', { kind: 'body', body: '{"id":"r1","state":"done","result":"passed"}' }, /unexpected response from .*: state: expected one of "running", "finished"/],
+    ['an empty object', { kind: 'body', body: '{}' }, /unexpected response .*: id: expected string/],
   ] as const)('turns %s into a clear transient error', async (_, fault, message) => {
     const { c } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault }] });
     const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);

@@ -36,8 +36,7 @@ describe('plugin: verdicts', () => {
       `/runs/${RUN_ID}`,
       `/runs/${RUN_ID}`,
     ]);
-    // Only a clean-up of an earlier attempt's annotation: nothing is posted for a pass.
-    expect(r.agentCalls).toEqual([{ args: ['annotation', 'remove', '--context', 'test-engine-gate'], stdin: '' }]);
+    expect(r.agentCalls).toEqual([]); // nothing is posted for a pass
     expect(r.stdout).toMatch(/--- :test_tube: Test Engine gate .*: web in acme/);
     expect(r.stdout).toMatch(/web: no Test Engine run for build .* yet/);
     expect(r.stdout).toMatch(/web: run found: https:\/\/buildkite\.com\/.*runs\/64374307/);
@@ -154,6 +153,12 @@ describe('plugin: annotations', () => {
     const r = await gate([run([['finished', 'passed']])], { 'always-annotate': true, context: 'my-gate' });
     expect(r.code).toBe(0);
     expect(r.agentCalls).toEqual([{ args: ['annotate', '--style', 'success', '--context', 'my-gate'], stdin: expect.stringContaining('passed</h3>') }]);
+  });
+
+  it('on a retried job that now passes, removes the annotation its earlier attempt left', async () => {
+    const r = await gate([run([['finished', 'passed']])], {}, {}, { env: { BUILDKITE_RETRY_COUNT: '1' } });
+    expect(r.code).toBe(0);
+    expect(r.agentCalls).toEqual([{ args: ['annotation', 'remove', '--context', 'test-engine-gate'], stdin: '' }]);
   });
 
   it('posts nothing with annotate: false', async () => {
