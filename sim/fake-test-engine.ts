@@ -27,6 +27,8 @@ export interface FakeRun {
   readonly buildId: string;
   /** (state, result) served by successive reads of the run; the last one repeats. */
   readonly timeline: readonly (readonly [RunState, RunResult])[];
+  /** Instead of by reads, by time: each (ms since the server started, state, result) holds from then on. */
+  readonly schedule?: readonly (readonly [number, RunState, RunResult])[];
   /** Reads of the build's run list that answer [] before the run appears. */
   readonly hiddenForListReads?: number;
   /** Failed executions: a list, or a count generated on demand (1 000 000 costs nothing until read). */
@@ -111,6 +113,7 @@ export function generatedFailure(suite: string, org: string, runId: string, i: n
 }
 
 export async function startFakeTestEngine(options: FakeApiOptions): Promise<FakeTestEngine> {
+  let startedAt = Date.now();
   const requests: RecordedRequest[] = [];
   const runReads = new Map<string, number>();
   const listReads = new Map<string, number>();
@@ -182,7 +185,9 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     if (!match || !suite) return send(404, { message: 'Not Found' });
     const base = `http://${req.headers.host}/v2/analytics/organizations/${options.org}/suites/${suite.slug}`;
     const runJson = (run: FakeRun) => {
-      const step = run.timeline[Math.min(runReads.get(run.id) ?? 0, run.timeline.length - 1)]!;
+      const elapsed = Date.now() - startedAt;
+      const scheduled = run.schedule?.filter(([at]) => at <= elapsed).at(-1);
+      const step = scheduled ? [scheduled[1], scheduled[2]] : run.timeline[Math.min(runReads.get(run.id) ?? 0, run.timeline.length - 1)]!;
       return {
         id: run.id,
         branch: 'main',
@@ -282,6 +287,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  startedAt = Date.now();
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -3,6 +3,7 @@
  * `--buildkite-plugin`; under GitHub Actions (GITHUB_ACTIONS=true, no arguments) it is the Action; anything
  * else is the command line.
  */
+import { writeSync } from 'node:fs';
 import { systemClock, formatSeconds } from './clock.js';
 import { CancelledError, ExitCode, describeError } from './errors.js';
 import { exitCodeFor } from './gate/outcome.js';
@@ -21,6 +22,8 @@ const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 const INTERRUPT_GRACE_MS = 800;
 
 const stdout = (text: string) => void process.stdout.write(text);
+/** For --help and --version: a plain write, without setting up the process.stdout stream. */
+const printNow = (text: string) => void writeSync(1, text);
 const stderr = (text: string) => void process.stderr.write(text);
 
 async function main(argv: readonly string[], env: Env): Promise<number> {
@@ -37,8 +40,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
       stderr(`test-engine-gate: ${describeError(error)}\n`);
       return ExitCode.Error;
     }
-    if (command.kind === 'help') return stdout(helpText(VERSION)), ExitCode.Passed;
-    if (command.kind === 'version') return stdout(`${VERSION}\n`), ExitCode.Passed;
+    if (command.kind === 'help') return printNow(helpText(VERSION)), ExitCode.Passed;
+    if (command.kind === 'version') return printNow(`${VERSION}\n`), ExitCode.Passed;
     host = new CliHost(command.values, env, stdout, stderr);
   }
   const log = host.log;

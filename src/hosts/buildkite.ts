@@ -2,7 +2,7 @@
  * The Buildkite plugin host: configuration from the plugin (BUILDKITE_PLUGIN_CONFIGURATION, else the
  * BUILDKITE_PLUGIN_TEST_ENGINE_GATE_* variables), log groups, annotations through `buildkite-agent`.
  */
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { parseConfig, type Config, type RawValue } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { SuiteOutcome } from '../gate/outcome.js';
@@ -62,6 +62,8 @@ export interface AgentResult {
 
 /** Runs `buildkite-agent` with the body on stdin. Never throws: a missing or failing agent is a result. */
 export function runAgent(args: readonly string[], stdin: string, env: Env): Promise<AgentResult> {
+  // Required on first use: a passing gate, the usual case, never spawns anything.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve) => {
     let stderr = '';
     // Not spawn's own `timeout`: its timer outlives a process that failed to start and holds this one open.

@@ -4,7 +4,6 @@
  * instead of parsing @actions/core and its HTTP client (~0.9 MB), and the Action still runs from the one file.
  */
 import { createRequire } from 'node:module';
-import { gunzipSync } from 'node:zlib';
 
 export type ActionsCore = typeof import('@actions/core');
 
@@ -14,8 +13,11 @@ export function loadActionsCore(): ActionsCore {
   if (typeof __ACTIONS_CORE_GZIP_BASE64__ !== 'string') {
     throw new Error('@actions/core is available only in the bundle (dist/index.js); run npm run build');
   }
+  // node:zlib is required here, not imported: the Buildkite path never loads it.
+  const require = createRequire(import.meta.url);
+  const { gunzipSync } = require('node:zlib') as typeof import('node:zlib');
   const source = gunzipSync(Buffer.from(__ACTIONS_CORE_GZIP_BASE64__, 'base64')).toString('utf8');
   const module = { exports: {} as ActionsCore };
-  new Function('require', 'module', 'exports', source)(createRequire(import.meta.url), module, module.exports);
+  new Function('require', 'module', 'exports', source)(require, module, module.exports);
   return module.exports;
 }

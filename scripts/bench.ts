@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: what the gate costs, measured against the simulated Test Engine API on 127.0.0.1 with the
+ * bundled program run as a subprocess, the way the agent runs it. Prints one table (medians of several
+ * runs) with each figure next to its target. Not a test: nothing here fails on a slow machine.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { startFakeTestEngine, type FakeApiOptions, type FakeRun } from '../sim/fake-test-engine.js';
+
+const BUNDLE = resolve('dist/index.js');
+const HOOK = resolve('hooks/command');
+const TOKEN = 'bkua_bench_0000000000000000000000000000000000';
+const BUILD = '0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
+const work = mkdtempSync(join(tmpdir(), 'teg-bench-'));
+
+// A stand-in buildkite-agent that keeps the annotation, and a probe that reports a process's peak RSS.
+const bin = join(work, 'bin');
+mkdirSync(bin);
+writeFileSync(join(bin, 'buildkite-agent'), `#!/usr/bin/env bash\ncat > "${work}/annotation-$$.md"\n`);
+chmodSync(join(bin, 'buildkite-agent'), 0o755);
+const probe = join(work, 'rss-probe.mjs');
+writeFileSync(probe, "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.RSS_PROBE_FILE, String(process.resourceUsage().maxRSS)));\n");
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number) => `${Math.round(x)} ms`;
+
+interface Run {
+  code: number | null;
+  ms: number;
+  rssKb?: number;
+}
+
+function run(command: string, args: string[], env: Record<string, string> = {}, measureRss = false): Promise<Run> {
+  const rssFile = join(work, `rss-${Math.random()}`);
+  const started = performance.now();
+  const child = spawn(command, args, {
+    cwd: work,
+    stdio: 'ignore',
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      HOME: process.env.HOME ?? '/',
+      ...(measureRss ? { NODE_OPTIONS: `--import=${probe}`, RSS_PROBE_FILE: rssFile } : {}),
+      ...env,
+    },
+  });
+  return new Promise((done) =>
+    child.on('close', (code) => {
+      const result: Run = { code, ms: performance.now() - started };
+      if (measureRss) result.rssKb = Number(readFileSync(rssFile, 'utf8'));
+      done(result);
+    }),
+  );
+}
+
+function pluginEnv(apiUrl: string, config: Record<string, unknown>, buildId = BUILD): Record<string, string> {
+  return {
+    BUILDKITE: 'true',
+    BUILDKITE_ORGANIZATION_SLUG: 'acme',
+    BUILDKITE_PIPELINE_SLUG: 'web',
+    BUILDKITE_BUILD_ID: buildId,
+    BUILDKITE_API_TOKEN: TOKEN,
+    BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify({ 'api-url': apiUrl, ...config }),
+  };
+}
+
+const api = (runs: FakeRun[], extra: Partial<FakeApiOptions> = {}) => startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], ...extra });
+const rows: string[][] = [];
+const row = (figure: string, value: string, target: string, ok: boolean | undefined) =>
+  rows.push([figure, value, target, ok === undefined ? '' : ok ? '✓' : '✗']);
+
+// 1. Overhead over the physical limit: the same request, by the gate and by plain fetch.
+{
+  const server = await api([{ id: 'r1', buildId: BUILD, timeline: [['finished', 'passed']] }]);
+  const baseline = join(work, 'baseline.mjs');
+  writeFileSync(
+    baseline,
+    `const r = await fetch('${server.url}/v2/analytics/organizations/acme/suites/web/runs?build_id=${BUILD}', { headers: { authorization: 'Bearer ${TOKEN}' } });\nconst runs = await r.json();\nprocess.exitCode = runs[0].result === 'passed' ? 0 : 1;\n`,
+  );
+  const gate: number[] = [];
+  const plain: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    gate.push((await run('bash', [HOOK], pluginEnv(server.url, { settle: 0 }))).ms);
+    plain.push((await run(process.execPath, [baseline])).ms);
+  }
+  const requests = server.requests.length / 18;
+  await server.close();
+  const ratio = median(gate) / median(plain);
+  row('1. finished+passed run (settle 0): gate through hooks/command', ms(median(gate)), '', undefined);
+  row('   same request with plain fetch', ms(median(plain)), '', undefined);
+  row('   overhead ratio', ratio.toFixed(2), '≤ 1.3', ratio <= 1.3);
+  row('   requests made by the gate', String(requests), '1', requests === 1);
+}
+
+// 2. Start-up, and what the Buildkite path parses.
+{
+  const version: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    version.push((await run(process.execPath, [BUNDLE, '--version'])).ms);
+    bare.push((await run(process.execPath, ['-e', '0'])).ms);
+  }
+  const ratio = median(version) / median(bare);
+  row('2. node dist/index.js --version', ms(median(version)), '', undefined);
+  row('   node -e 0', ms(median(bare)), '', undefined);
+  row('   start-up ratio', ratio.toFixed(2), '≤ 1.5', ratio <= 1.5);
+
+  const { metafile } = await build({
+    entryPoints: ['src/index.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.18',
+    minify: true,
+    write: false,
+    metafile: true,
+    outfile: 'x.js',
+    define: { __VERSION__: '"bench"', __ACTIONS_CORE_GZIP_BASE64__: '""' },
+    logLevel: 'silent',
+  });
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs['x.js']!.inputs)) {
+    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'test-engine-gate';
+    byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+  }
+  const total = statSync(BUNDLE).size;
+  const packed = /"(H4sI[A-Za-z0-9+/=]+)"/.exec(readFileSync(BUNDLE, 'utf8'))?.[1]?.length ?? 0;
+  const parts = [...byPackage].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v / 1024)} KB`);
+  row('   JavaScript parsed on the Buildkite path', `${Math.round((total - packed) / 1024)} KB (${parts.join(', ')})`, 'no @actions/*', ![...byPackage.keys()].some((k) => k.startsWith('@actions/')));
+  row('   @actions/core, carried gzipped as a string for Actions only', `${Math.round(packed / 1024)} KB of string`, '', undefined);
+}
+
+// 3. Scale: the requests do not grow with the failures; the annotation stays under 1 MiB.
+for (const failures of [1_000, 100_000, 1_000_000]) {
+  const times: number[] = [];
+  const rss: number[] = [];
+  let requests = 0;
+  let bytes = 0;
+  for (let i = 0; i < 3; i++) {
+    const server = await api([{ id: 'r1', buildId: BUILD, timeline: [['finished', 'failed']], failures }]);
+    for (const f of readdirSync(work)) if (f.startsWith('annotation-')) rmSync(join(work, f));
+    const r = await run('bash', [HOOK], pluginEnv(server.url, {}), true);
+    times.push(r.ms);
+    rss.push(r.rssKb! / 1024);
+    requests = server.requests.length;
+    const annotation = readdirSync(work).find((f) => f.startsWith('annotation-'));
+    bytes = annotation ? statSync(join(work, annotation)).size : 0;
+    await server.close();
+  }
+  const label = failures.toLocaleString('en-US');
+  row(`3. ${label} failed executions: wall time`, ms(median(times)), failures === 1_000_000 ? '≤ 2 s' : '', failures === 1_000_000 ? median(times) <= 2_000 : undefined);
+  row('   peak RSS', `${median(rss).toFixed(0)} MB`, failures === 1_000_000 ? '≤ 150 MB' : '', failures === 1_000_000 ? median(rss) <= 150 : undefined);
+  row('   requests (run list, first page, last page)', String(requests), '≤ 10', requests <= 10);
+  row('   annotation', `${bytes.toLocaleString('en-US')} bytes`, '< 1 MiB', bytes < 1024 * 1024);
+}
+
+// 4. Polling cost: a run that finishes after 120 simulated seconds, at 20× speed (poll 5 s → 0.25 s).
+{
+  const SPEED = 20;
+  const finishMs = 120_000 / SPEED;
+  const pollMs = 5_000 / SPEED;
+  const latency: number[] = [];
+  const requests: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const server = await api([{ id: 'r1', buildId: BUILD, timeline: [['running', 'pending']], schedule: [[0, 'running', 'pending'], [finishMs / 2, 'running', 'passed'], [finishMs, 'finished', 'passed']] }], { latencyMs: 20 });
+    const started = Date.now();
+    await run(process.execPath, [BUNDLE, '--buildkite-plugin'], pluginEnv(server.url, { 'poll-interval': pollMs / 1000, settle: 0 }));
+    latency.push(Date.now() - started - finishMs);
+    requests.push(server.requests.length);
+    await server.close();
+  }
+  row('4. run finishing after 120 s (simulated), poll 5 s: requests', String(median(requests)), '≈ 120 / 5 + 1', undefined);
+  row('   decision latency after finished (simulated)', ms(median(latency) * SPEED), '≤ 5 s poll + 1 round trip', median(latency) <= pollMs + 20 + 150);
+}
+
+// 5. Twenty gates on one token, against a server allowing 50 requests a window (scaled: 6 s for 60 s).
+{
+  const GATES = 20;
+  const runs: FakeRun[] = Array.from({ length: GATES }, (_, i) => ({
+    id: `run-${i}`,
+    buildId: `0190a3b2-6c1f-7c3e-9a4b-${String(i).padStart(12, '0')}`,
+    timeline: [['running', 'pending']],
+    schedule: [[0, 'running', 'pending'], [4_000, 'finished', i % 2 ? 'failed' : 'passed']],
+    failures: i % 2 ? 3 : 0,
+  }));
+  const server = await api(runs, { rateLimit: { orgLimit: 200, userLimit: 50, windowMs: 6_000 } });
+  const results = await Promise.all(
+    runs.map((r) => run(process.execPath, [BUNDLE, '--buildkite-plugin'], pluginEnv(server.url, { 'poll-interval': 0.5, settle: 0.5, timeout: 120 }, r.buildId))),
+  );
+  const wrong = results.filter((r, i) => r.code !== (i % 2 ? 1 : 0)).length;
+  row('5. 20 gates on one token (50 requests / window): 429 answers', String(server.rateLimited()), '', undefined);
+  row('   wrong verdicts', String(wrong), '0', wrong === 0);
+  row('   gates that failed on 429 (exit other than 0/1)', String(results.filter((r) => r.code !== 0 && r.code !== 1).length), '0', results.every((r) => r.code === 0 || r.code === 1));
+  row('   slowest decision (runs finish at 4 s)', ms(Math.max(...results.map((r) => r.ms))), '', undefined);
+  row('   requests in all', String(server.requests.length), '', undefined);
+  await server.close();
+}
+
+rmSync(work, { recursive: true, force: true });
+const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'value', 'target', ''], ...rows].map((r) => r[c]!.length)));
+const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+console.log(`test-engine-gate benchmark — node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+console.log(line(['figure', 'value', 'target', '']));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const r of rows) console.log(line(r));
