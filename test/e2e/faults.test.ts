@@ -5,22 +5,16 @@
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeTestEngine, type Fault, type FakeRun, type FakeTestEngine } from '../../sim/fake-test-engine.js';
-import { BUILD_ID, TOKEN, runPlugin, until } from '../support/run-plugin.js';
+import { startFakeTestEngine, type Fault, type FakeRun } from '../../sim/fake-test-engine.js';
+import { BUILD_ID, TOKEN, fakeRun, runPlugin, until, useFakeApi } from '../support/run-plugin.js';
 
-let api: FakeTestEngine | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
-
-const RUN_ID = '64374307-12ab-4b13-a3f3-6a408f644ea2';
-const run = (timeline: FakeRun['timeline'], extra: Partial<FakeRun> = {}): FakeRun => ({ id: RUN_ID, buildId: BUILD_ID, timeline, ...extra });
+const fake = useFakeApi();
+const run = fakeRun;
 const FAST = { 'poll-interval': 0.1, settle: 0.1, timeout: 20 };
 
 async function withFaults(runs: FakeRun[], faults: Fault[], config: Record<string, unknown> = {}) {
-  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], faults });
-  return runPlugin({ config: { 'api-url': api.url, ...FAST, ...config } });
+  fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], faults });
+  return runPlugin({ config: { 'api-url': fake.current.url, ...FAST, ...config } });
 }
 
 function expectNoToken(...texts: string[]) {
@@ -88,26 +82,26 @@ describe('rate limits', () => {
   });
 
   it('paces polls to the budget instead of running into 429', async () => {
-    api = await startFakeTestEngine({
+    fake.current = await startFakeTestEngine({
       org: 'acme',
       token: TOKEN,
       suites: [{ slug: 'web', runs: [run([['running', 'pending'], ['running', 'pending'], ['running', 'pending'], ['running', 'pending'], ['finished', 'failed']], { failures: 1 })] }],
       rateLimit: { orgLimit: 200, userLimit: 4, windowMs: 2_000 },
     });
-    const r = await runPlugin({ config: { 'api-url': api.url, ...FAST } });
+    const r = await runPlugin({ config: { 'api-url': fake.current.url, ...FAST } });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/rate limit: \d user requests left for \d(\.\d)?s; polling every/);
-    expect(api.rateLimited()).toBe(0);
+    expect(fake.current.rateLimited()).toBe(0);
   });
 
   it('several gates on one token all get the right verdict', async () => {
-    api = await startFakeTestEngine({
+    fake.current = await startFakeTestEngine({
       org: 'acme',
       token: TOKEN,
       suites: [{ slug: 'web', runs: [run([['running', 'pending'], ['running', 'pending'], ['finished', 'failed']], { failures: 1 })] }],
       rateLimit: { orgLimit: 200, userLimit: 6, windowMs: 1_000 },
     });
-    const results = await Promise.all(Array.from({ length: 4 }, () => runPlugin({ config: { 'api-url': api!.url, ...FAST } })));
+    const results = await Promise.all(Array.from({ length: 4 }, () => runPlugin({ config: { 'api-url': fake.current!.url, ...FAST } })));
     expect(results.map((r) => r.code)).toEqual([1, 1, 1, 1]);
   });
 });
@@ -117,12 +111,12 @@ describe('cancellation', () => {
     ['SIGTERM', 143],
     ['SIGINT', 130],
   ] as const)('%s during a wait stops within a second with exit %i and says what was known', async (signal, code) => {
-    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['running', 'failed']])] }] });
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['running', 'failed']])] }] });
     let sentAt = 0;
     const r = await runPlugin({
-      config: { 'api-url': api.url, 'poll-interval': 30, timeout: 120 },
+      config: { 'api-url': fake.current.url, 'poll-interval': 30, timeout: 120 },
       onStart: (child) => {
-        void until(() => api!.requests.length >= 1).then(async () => {
+        void until(() => fake.current!.requests.length >= 1).then(async () => {
           await new Promise((res) => setTimeout(res, 200));
           sentAt = performance.now();
           child.kill(signal);
@@ -137,12 +131,12 @@ describe('cancellation', () => {
   });
 
   it('SIGTERM during a hanging request also stops at once', async () => {
-    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [] }], faults: [{ match: /runs/, fault: { kind: 'hang' } }] });
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [] }], faults: [{ match: /runs/, fault: { kind: 'hang' } }] });
     let sentAt = 0;
     const r = await runPlugin({
-      config: { 'api-url': api.url, timeout: 120 },
+      config: { 'api-url': fake.current.url, timeout: 120 },
       onStart: (child) => {
-        void until(() => api!.requests.length >= 1).then(() => {
+        void until(() => fake.current!.requests.length >= 1).then(() => {
           sentAt = performance.now();
           child.kill('SIGTERM');
         });
@@ -172,7 +166,7 @@ describe('secrets', () => {
   });
 
   it('refuses plain http to a host that is not loopback', async () => {
-    const r = await runPlugin({ config: { 'api-url': 'http://api.example.com' } });
+    const r = await runPlugin({ config: { 'api-url': 'http://fake.current.example.com' } });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/"api-url".*clear text/);
   });
@@ -183,7 +177,7 @@ describe('proxies', () => {
   afterEach(() => new Promise<void>((done) => (proxy ? proxy.close(() => done()) : done())));
 
   it('goes through HTTP_PROXY, and around it for NO_PROXY hosts', async () => {
-    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['finished', 'failed']], { failures: 1 })] }] });
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['finished', 'failed']], { failures: 1 })] }] });
     const tunnels: string[] = [];
     proxy = createServer();
     proxy.on('connect', (req, client, head) => {
@@ -200,13 +194,13 @@ describe('proxies', () => {
     await new Promise<void>((done) => proxy!.listen(0, '127.0.0.1', done));
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
-    const through = await runPlugin({ config: { 'api-url': api.url, ...FAST }, env: { HTTP_PROXY: proxyUrl, NO_PROXY: '' } });
+    const through = await runPlugin({ config: { 'api-url': fake.current.url, ...FAST }, env: { HTTP_PROXY: proxyUrl, NO_PROXY: '' } });
     expect(through.code).toBe(1);
     expect(tunnels.length).toBeGreaterThan(0);
-    expect(tunnels[0]).toBe(new URL(api.url).host);
+    expect(tunnels[0]).toBe(new URL(fake.current.url).host);
 
     tunnels.length = 0;
-    const around = await runPlugin({ config: { 'api-url': api.url, ...FAST }, env: { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' } });
+    const around = await runPlugin({ config: { 'api-url': fake.current.url, ...FAST }, env: { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' } });
     expect(around.code).toBe(1);
     expect(tunnels).toEqual([]);
   });

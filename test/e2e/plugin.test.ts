@@ -3,25 +3,19 @@
  * recording `buildkite-agent` on PATH. Each scenario asserts the exit code, what was annotated and which
  * requests were made.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeTestEngine, type FakeApiOptions, type FakeRun, type FakeTestEngine } from '../../sim/fake-test-engine.js';
-import { BUILD_ID, TOKEN, runPlugin, type RunOptions } from '../support/run-plugin.js';
+import { describe, expect, it } from 'vitest';
+import { startFakeTestEngine, type FakeApiOptions, type FakeRun } from '../../sim/fake-test-engine.js';
+import { BUILD_ID, RUN_ID, TOKEN, fakeRun, runPlugin, useFakeApi, type RunOptions } from '../support/run-plugin.js';
 
-let api: FakeTestEngine | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
-
-const RUN_ID = '64374307-12ab-4b13-a3f3-6a408f644ea2';
-const run = (timeline: FakeRun['timeline'], extra: Partial<FakeRun> = {}): FakeRun => ({ id: RUN_ID, buildId: BUILD_ID, timeline, ...extra });
+const fake = useFakeApi();
+const run = fakeRun;
 const FAST = { 'poll-interval': 0.1, settle: 0.2, timeout: 10 };
 
 async function gate(runs: FakeRun[], config: Record<string, unknown> = {}, options: Partial<FakeApiOptions> = {}, run: RunOptions = {}) {
-  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], ...options });
-  const result = await runPlugin({ ...run, config: { 'api-url': api.url, ...FAST, ...config } });
-  const paths = api.requests.map((r) => r.url.replace('/v2/analytics/organizations/acme/suites/web', ''));
-  return { ...result, paths, api };
+  fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], ...options });
+  const result = await runPlugin({ ...run, config: { 'api-url': fake.current.url, ...FAST, ...config } });
+  const paths = fake.current.requests.map((r) => r.url.replace('/v2/analytics/organizations/acme/suites/web', ''));
+  return { ...result, paths, api: fake.current };
 }
 
 describe('plugin: verdicts', () => {
@@ -106,22 +100,22 @@ describe('plugin: verdicts', () => {
   });
 
   it('exits 2 for a rejected token, names the variable, and never prints the token', async () => {
-    api = await startFakeTestEngine({ org: 'acme', token: 'the-real-token-that-works-000000', suites: [{ slug: 'web', runs: [] }] });
-    const r = await runPlugin({ config: { 'api-url': api.url, ...FAST } });
+    fake.current = await startFakeTestEngine({ org: 'acme', token: 'the-real-token-that-works-000000', suites: [{ slug: 'web', runs: [] }] });
+    const r = await runPlugin({ config: { 'api-url': fake.current.url, ...FAST } });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/401 Unauthorized.*\$BUILDKITE_API_TOKEN/);
-    expect(api.requests).toHaveLength(1);
+    expect(fake.current.requests).toHaveLength(1);
     for (const text of [r.stdout, r.stderr, ...r.agentCalls.map((c) => c.stdin + c.args.join(' '))]) expect(text).not.toContain(TOKEN);
   });
 
   it('exits 2 on a configuration error before any request', async () => {
-    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [] });
-    const r = await runPlugin({ config: { 'api-url': api.url, timeout: 'soon', 'poll-intervall': 1 } });
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [] });
+    const r = await runPlugin({ config: { 'api-url': fake.current.url, timeout: 'soon', 'poll-intervall': 1 } });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/\+\+\+ :octagonal_sign: Test Engine gate: configuration error/);
     expect(r.stdout).toMatch(/Invalid value for "timeout" \(from plugin option "timeout"\): "soon"/);
     expect(r.stdout).toMatch(/Unknown option "poll-intervall".*Did you mean "poll-interval"/);
-    expect(api.requests).toHaveLength(0);
+    expect(fake.current.requests).toHaveLength(0);
     expect(r.stderr).toBe('');
   });
 
@@ -168,7 +162,7 @@ describe('plugin: annotations', () => {
   });
 
   it('gates several suites at once, one context each, and merges the exit codes', async () => {
-    api = await startFakeTestEngine({
+    fake.current = await startFakeTestEngine({
       org: 'acme',
       token: TOKEN,
       suites: [
@@ -176,7 +170,7 @@ describe('plugin: annotations', () => {
         { slug: 'api', runs: [{ ...failedRun(), id: 'run-api' }] },
       ],
     });
-    const r = await runPlugin({ config: { 'api-url': api.url, ...FAST, 'suite-slug': ['web', 'api'], 'always-annotate': true } });
+    const r = await runPlugin({ config: { 'api-url': fake.current.url, ...FAST, 'suite-slug': ['web', 'api'], 'always-annotate': true } });
     expect(r.code).toBe(1);
     const contexts = r.agentCalls.map((c) => `${c.args[2]} ${c.args[4]}`).sort();
     expect(contexts).toEqual(['error test-engine-gate-api', 'success test-engine-gate-web']);
@@ -185,9 +179,9 @@ describe('plugin: annotations', () => {
 
 describe('command line', () => {
   it('prints the annotation Markdown on stdout and the log on stderr', async () => {
-    api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['finished', 'failed']], { failures: 1 })] }] });
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['finished', 'failed']], { failures: 1 })] }] });
     const r = await runPlugin({
-      cliArgs: ['--api-url', api.url, '--suite-slug', 'web', '--org', 'acme', '--build-id', BUILD_ID, '--poll-interval', '0.1'],
+      cliArgs: ['--api-url', fake.current.url, '--suite-slug', 'web', '--org', 'acme', '--build-id', BUILD_ID, '--poll-interval', '0.1'],
       env: { BUILDKITE: undefined, BUILDKITE_PIPELINE_SLUG: undefined },
     });
     expect(r.code).toBe(1);

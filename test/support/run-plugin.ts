@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
+import type { FakeRun, FakeTestEngine } from '../../sim/fake-test-engine.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const HOOK = join(ROOT, 'hooks/command');
@@ -44,6 +46,22 @@ const BASH = existsSync('/bin/bash') ? '/bin/bash' : 'bash';
 
 export const BUILD_ID = '0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
 export const TOKEN = 'bkua_0123456789abcdef0123456789abcdef01234567';
+export const RUN_ID = '64374307-12ab-4b13-a3f3-6a408f644ea2';
+
+/** The run of BUILD_ID, moving along `timeline`. */
+export function fakeRun(timeline: FakeRun['timeline'], extra: Partial<FakeRun> = {}): FakeRun {
+  return { id: RUN_ID, buildId: BUILD_ID, timeline, ...extra };
+}
+
+/** A simulated API per test, closed after it: `const api = useFakeApi(); … api.current = await startFakeTestEngine(…)`. */
+export function useFakeApi(): { current: FakeTestEngine | undefined } {
+  const holder: { current: FakeTestEngine | undefined } = { current: undefined };
+  afterEach(async () => {
+    await holder.current?.close();
+    holder.current = undefined;
+  });
+  return holder;
+}
 
 export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
   const work = mkdtempSync(join(tmpdir(), 'teg-test-'));
