@@ -64,17 +64,18 @@ export async function gateSuite(
     progress.phase = 'done';
     return { suite, elapsedMs: clock.now() - start, ...o };
   };
-  let paceNote = '';
+  let loggedPace = '';
   let lastError: string | undefined;
 
   /** Sleeps one poll interval (stretched when the rate-limit budget runs low), never past the deadline. */
   const pause = async () => {
     const pace = budget.pace(settings.pollIntervalMs, clock.now());
-    const note = pace.scope
-      ? `rate limit: ${pace.remaining} ${pace.scope} requests left for ${formatSeconds(pace.resetMs!)}; polling every ${formatSeconds(pace.intervalMs)}`
-      : '';
-    if (note && note.split(';')[1] !== paceNote.split(';')[1]) log(note);
-    paceNote = note;
+    const every = pace.scope ? formatSeconds(pace.intervalMs) : '';
+    // Said once per change of pace, not at every poll.
+    if (every && every !== loggedPace) {
+      log(`rate limit: ${pace.remaining} ${pace.scope} requests left for ${formatSeconds(pace.resetMs!)}; polling every ${every}`);
+    }
+    loggedPace = every;
     await clock.sleep(Math.min(pace.intervalMs, Math.max(0, deadline - clock.now())), signal);
   };
 
