@@ -36,7 +36,8 @@ export async function runConfiguredGate(host: Host, config: Config, env: Env, ve
 
   // Loaded only now: --help, --version and configuration errors never pay for undici.
   const { TestEngineClient, createDispatcher } = await import('./api/client.js');
-  const dispatcher = createDispatcher(config.requestTimeoutMs, {
+  // One request never waits longer than the whole gate may.
+  const dispatcher = createDispatcher(Math.min(config.requestTimeoutMs, config.timeoutMs), {
     httpProxy: env.HTTP_PROXY ?? env.http_proxy,
     httpsProxy: env.HTTPS_PROXY ?? env.https_proxy,
     noProxy: env.NO_PROXY ?? env.no_proxy,

@@ -270,9 +270,9 @@ export class TestEngineClient {
     }
     switch (true) {
       case status === 401:
-        return new ApiError(`${what} was refused (401 Unauthorized): the token in ${tokenSource} is not a valid Buildkite API access token.${apiMessage} Create one with the read_suites scope and store it in ${tokenSource}.`, status);
+        return new ApiError(`${what} was refused (401 Unauthorized): the token in ${tokenSource} is not a valid Buildkite API access token.${apiMessage} Create one with the read_suites scope for organization "${org}" (suite "${suite}") and store it in ${tokenSource}.`, status);
       case status === 403:
-        return new ApiError(`${what} was refused (403 Forbidden): the token in ${tokenSource} lacks the read_suites scope or access to organization "${org}".${apiMessage} Give the token the read_suites scope for "${org}".`, status);
+        return new ApiError(`${what} was refused (403 Forbidden): the token in ${tokenSource} lacks the read_suites scope or access to organization "${org}" (suite "${suite}").${apiMessage} Give the token the read_suites scope for "${org}".`, status);
       case status === 404:
         return new ApiError(`${what} found nothing (404 Not Found): check org "${org}" and suite-slug "${suite}" (the suite's slug is in its Test Engine URL), and that the token can see them.${apiMessage}`, status);
       case status >= 500:

@@ -140,13 +140,13 @@ describe('errors that end the gate', () => {
     const { c, api } = await client({ token: 'another-token-entirely' });
     const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).message).toMatch(/401 Unauthorized.*token in \$BUILDKITE_API_TOKEN.*read_suites/);
+    expect((error as ApiError).message).toMatch(/401 Unauthorized.*token in \$BUILDKITE_API_TOKEN.*read_suites scope for organization "acme" \(suite "web"\)/);
     expect(api.requests).toHaveLength(1);
   });
 
   it('403 names the scope and the org', async () => {
     const { c } = await client({ forbidden: true });
-    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/403 Forbidden.*read_suites scope or access to organization "acme"/);
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/403 Forbidden.*read_suites scope or access to organization "acme" \(suite "web"\)/);
   });
 
   it('404 names the org and the suite', async () => {
