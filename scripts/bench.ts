@@ -24,6 +24,10 @@ chmodSync(join(bin, 'buildkite-agent'), 0o755);
 const probe = join(work, 'rss-probe.mjs');
 writeFileSync(probe, "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.RSS_PROBE_FILE, String(process.resourceUsage().maxRSS)));\n");
 
+/** `npm run bench -- 3 5` runs only those cases. */
+const only = process.argv.slice(2);
+const wanted = (n: number) => only.length === 0 || only.includes(String(n));
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${Math.round(x)} ms`;
 
@@ -72,7 +76,7 @@ const row = (figure: string, value: string, target: string, ok: boolean | undefi
   rows.push([figure, value, target, ok === undefined ? '' : ok ? '✓' : '✗']);
 
 // 1. Overhead over the physical limit: the same request, by the gate and by plain fetch.
-{
+if (wanted(1)) {
   const server = await api([{ id: 'r1', buildId: BUILD, timeline: [['finished', 'passed']] }]);
   const baseline = join(work, 'baseline.mjs');
   writeFileSync(
@@ -95,7 +99,7 @@ const row = (figure: string, value: string, target: string, ok: boolean | undefi
 }
 
 // 2. Start-up, and what the Buildkite path parses.
-{
+if (wanted(2)) {
   const version: number[] = [];
   const bare: number[] = [];
   for (let i = 0; i < 15; i++) {
@@ -133,7 +137,7 @@ const row = (figure: string, value: string, target: string, ok: boolean | undefi
 }
 
 // 3. Scale: the requests do not grow with the failures; the annotation stays under 1 MiB.
-for (const failures of [1_000, 100_000, 1_000_000]) {
+for (const failures of wanted(3) ? [1_000, 100_000, 1_000_000] : []) {
   const times: number[] = [];
   const rss: number[] = [];
   let requests = 0;
@@ -157,7 +161,7 @@ for (const failures of [1_000, 100_000, 1_000_000]) {
 }
 
 // 4. Polling cost: a run that finishes after 120 simulated seconds, at 20× speed (poll 5 s → 0.25 s).
-{
+if (wanted(4)) {
   const SPEED = 20;
   const finishMs = 120_000 / SPEED;
   const pollMs = 5_000 / SPEED;
@@ -176,7 +180,7 @@ for (const failures of [1_000, 100_000, 1_000_000]) {
 }
 
 // 5. Twenty gates on one token, against a server allowing 50 requests a window (scaled: 6 s for 60 s).
-{
+if (wanted(5)) {
   const GATES = 20;
   const runs: FakeRun[] = Array.from({ length: GATES }, (_, i) => ({
     id: `run-${i}`,

@@ -332,7 +332,10 @@ export class TestEngineClient {
       if (now + delay > deadlineMs) return cb(error);
       log(`${what} ${reason}; retrying in ${formatSeconds(delay)}`);
       clock.sleep(delay, signal).then(
-        () => cb(null),
+        () => {
+          this.budget.spend(clock.now()); // a retry is a request too
+          cb(null);
+        },
         () => cb(error),
       );
     };

@@ -11,9 +11,20 @@ export type HeaderValue = string | string[] | undefined;
 export type Headers = Readonly<Record<string, HeaderValue>>;
 
 interface Window {
+  /** What the API last said remains, less the requests sent since. */
   remaining: number;
   resetAtMs: number;
+  /** What the API last said remains, as it said it. */
+  reported: number;
+  /** Requests this process sent since that report. */
+  sentSince: number;
 }
+
+/**
+ * The window of one scope is shared with other gates on the same token or organization: their requests show
+ * as a drop in `remaining` larger than ours. Consumers ≈ drop ÷ our requests, smoothed, kept across windows.
+ */
+const CONSUMER_SMOOTHING = 0.5;
 
 export type Scope = 'organization' | 'user';
 
@@ -29,6 +40,7 @@ function number(text: string | undefined): number | undefined {
 
 export class RateLimitBudget {
   readonly #windows = new Map<Scope, Window>();
+  readonly #consumers = new Map<Scope, number>();
 
   /** Reads the four headers of a response (any status). Returns the scopes it learnt about. */
   update(headers: Headers, nowMs: number): void {
@@ -40,13 +52,27 @@ export class RateLimitBudget {
     const remaining = number(header(headers, remainingName));
     const reset = number(header(headers, resetName));
     if (remaining === undefined || reset === undefined) return;
-    this.#windows.set(scope, { remaining, resetAtMs: nowMs + reset * 1000 });
+    const resetAtMs = nowMs + reset * 1000;
+    const previous = this.#windows.get(scope);
+    // Same window (reset within the headers' 1 s resolution), a drop, and requests of ours to compare with.
+    if (previous && Math.abs(previous.resetAtMs - resetAtMs) <= 1500 && remaining <= previous.reported && previous.sentSince > 0) {
+      const observed = Math.max(1, (previous.reported - remaining) / previous.sentSince);
+      const estimate = this.#consumers.get(scope) ?? 1;
+      this.#consumers.set(scope, estimate * (1 - CONSUMER_SMOOTHING) + observed * CONSUMER_SMOOTHING);
+    }
+    this.#windows.set(scope, { remaining, resetAtMs, reported: remaining, sentSince: 0 });
+  }
+
+  /** How many processes seem to share the scope's window (1 when alone or unknown). */
+  consumers(scope: Scope): number {
+    return this.#consumers.get(scope) ?? 1;
   }
 
   /** Counts a request about to be sent, so that concurrent suites do not all spend the last unit. */
   spend(nowMs: number): void {
     for (const window of this.#windows.values()) {
       if (window.resetAtMs > nowMs && window.remaining > 0) window.remaining -= 1;
+      window.sentSince += 1;
     }
   }
 
@@ -61,16 +87,18 @@ export class RateLimitBudget {
   }
 
   /**
-   * The poll interval to use: the configured one, or longer when the remaining requests would not last until
-   * the reset at that pace. `remaining` requests spread over `reset` seconds never run into a 429 of ours.
+   * The poll interval to use: the configured one, or longer when this process's share of the remaining
+   * requests would not last until the reset at that pace. `remaining ÷ consumers` requests spread over `reset`
+   * seconds keep every gate on the token out of 429s.
    */
-  pace(intervalMs: number, nowMs: number): { intervalMs: number; scope?: Scope; remaining?: number; resetMs?: number } {
-    let result: { intervalMs: number; scope?: Scope; remaining?: number; resetMs?: number } = { intervalMs };
+  pace(intervalMs: number, nowMs: number): { intervalMs: number; scope?: Scope; remaining?: number; resetMs?: number; consumers?: number } {
+    let result: { intervalMs: number; scope?: Scope; remaining?: number; resetMs?: number; consumers?: number } = { intervalMs };
     for (const [scope, window] of this.#windows) {
       const resetMs = window.resetAtMs - nowMs;
       if (resetMs <= 0) continue;
-      const paced = window.remaining <= 0 ? resetMs : resetMs / window.remaining;
-      if (paced > result.intervalMs) result = { intervalMs: paced, scope, remaining: window.remaining, resetMs };
+      const consumers = this.consumers(scope);
+      const paced = window.remaining <= 0 ? resetMs : (resetMs * consumers) / window.remaining;
+      if (paced > result.intervalMs) result = { intervalMs: paced, scope, remaining: window.remaining, resetMs, consumers };
     }
     return result;
   }

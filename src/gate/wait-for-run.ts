@@ -73,7 +73,8 @@ export async function gateSuite(
     const every = pace.scope ? formatSeconds(pace.intervalMs) : '';
     // Said once per change of pace, not at every poll.
     if (every && every !== loggedPace) {
-      log(`rate limit: ${pace.remaining} ${pace.scope} requests left for ${formatSeconds(pace.resetMs!)}; polling every ${every}`);
+      const shared = pace.consumers && pace.consumers >= 1.5 ? `, shared with about ${Math.round(pace.consumers - 1)} other gates` : '';
+      log(`rate limit: ${pace.remaining} ${pace.scope} requests left for ${formatSeconds(pace.resetMs!)}${shared}; polling every ${every}`);
     }
     loggedPace = every;
     await clock.sleep(Math.min(pace.intervalMs, Math.max(0, deadline - clock.now())), signal);

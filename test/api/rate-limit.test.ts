@@ -18,7 +18,7 @@ describe('RateLimitBudget', () => {
   it('stretches the interval so the scarcer scope lasts until its reset', () => {
     const budget = new RateLimitBudget();
     budget.update(headers(150, 60, 4, 40), 0);
-    expect(budget.pace(5_000, 0)).toEqual({ intervalMs: 10_000, scope: 'user', remaining: 4, resetMs: 40_000 });
+    expect(budget.pace(5_000, 0)).toEqual({ intervalMs: 10_000, scope: 'user', remaining: 4, resetMs: 40_000, consumers: 1 });
     // Time moves on: the same four requests now have 20 s to last.
     expect(budget.pace(5_000, 20_000).intervalMs).toBe(5_000);
   });
@@ -31,6 +31,28 @@ describe('RateLimitBudget', () => {
     expect(budget.exhausted(1_000)).toEqual({ scope: 'user', waitMs: 29_000 });
     expect(budget.exhausted(30_000)).toBeUndefined();
     expect(budget.pace(5_000, 1_000).intervalMs).toBe(29_000);
+  });
+
+  it('takes only its share when other gates drain the same window', () => {
+    const budget = new RateLimitBudget();
+    budget.update(headers(150, 60, 40, 30), 0);
+    budget.spend(0);
+    // One request of ours, but the window dropped by 10: about ten gates share this token.
+    budget.update(headers(150, 60, 30, 29), 1_000);
+    expect(budget.consumers('user')).toBeCloseTo(5.5); // smoothed from 1 towards 10
+    budget.spend(1_000);
+    budget.update(headers(150, 60, 20, 28), 2_000);
+    expect(budget.consumers('user')).toBeCloseTo(7.75);
+    // 20 left for 28 s, and a 7.75th of them ours: one poll every ~10.9 s.
+    expect(budget.pace(1_000, 2_000).intervalMs).toBeCloseTo((28_000 * 7.75) / 20);
+  });
+
+  it('does not mistake a new window for other gates', () => {
+    const budget = new RateLimitBudget();
+    budget.update(headers(150, 60, 2, 1), 0);
+    budget.spend(0);
+    budget.update(headers(150, 60, 49, 60), 1_500);
+    expect(budget.consumers('user')).toBe(1);
   });
 
   it('ignores missing and malformed headers', () => {
