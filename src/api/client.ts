@@ -12,7 +12,7 @@ import { RateLimitBudget, rateLimitWaitMs, type Headers } from './rate-limit.js'
 import { ErrorBody, FailedExecutionList, Run, RunList, describeIssue, type FailedExecution } from './schemas.js';
 
 /** Largest page the API serves. */
-export const PER_PAGE = 100;
+const PER_PAGE = 100;
 /** How far back a lookup by commit reads: the 300 newest runs of the suite. */
 const RECENT_RUN_PAGES = 3;
 const RETRY_STATUSES = [429, 500, 502, 503, 504];

@@ -1,6 +1,6 @@
 import type { FailurePage } from '../api/client.js';
 import type { Run } from '../api/schemas.js';
-import { ExitCode, type GateError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 
 export type Verdict = 'passed' | 'failed' | 'inconclusive' | 'error';
 
@@ -14,7 +14,6 @@ export interface SuiteOutcome {
   readonly failures?: FailurePage;
   /** Set when the run failed but its failures could not be listed: the verdict stands. */
   readonly failuresError?: string;
-  readonly error?: GateError;
   readonly elapsedMs: number;
 }
 

@@ -196,7 +196,7 @@ export async function gateSuite(
   } catch (error) {
     if (error instanceof CancelledError || signal.aborted) throw signal.reason ?? error;
     if (error instanceof GateError) {
-      return outcome({ verdict: 'error', reason: describeError(error, deps.secrets), error, ...(progress.run ? { run: progress.run } : {}) });
+      return outcome({ verdict: 'error', reason: describeError(error, deps.secrets), ...(progress.run ? { run: progress.run } : {}) });
     }
     throw error;
   }

@@ -12,7 +12,7 @@ import { annotationStyle, renderAnnotation } from '../report/render-annotation.j
 import type { Env, Host } from './host.js';
 import { createLog, type Log } from './log.js';
 
-export const PLUGIN_PREFIX = 'BUILDKITE_PLUGIN_TEST_ENGINE_GATE_';
+const PLUGIN_PREFIX = 'BUILDKITE_PLUGIN_TEST_ENGINE_GATE_';
 /** buildkite-agent annotate should answer in well under this; past it, the body goes to the log instead. */
 const AGENT_TIMEOUT_MS = 30_000;
 
@@ -61,7 +61,7 @@ export interface AgentResult {
 }
 
 /** Runs `buildkite-agent` with the body on stdin. Never throws: a missing or failing agent is a result. */
-export function runAgent(args: readonly string[], stdin: string, env: Env): Promise<AgentResult> {
+function runAgent(args: readonly string[], stdin: string, env: Env): Promise<AgentResult> {
   // Required on first use: a passing gate, the usual case, never spawns anything.
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve) => {

@@ -17,7 +17,7 @@ export interface Log {
 }
 
 /** Data of a workflow command, escaped as @actions/core does it. */
-export function escapeCommandData(text: string): string {
+function escapeCommandData(text: string): string {
   return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
