@@ -163,12 +163,11 @@ export async function gateSuite(
           log(`timeout reached while the run is still ${run.state}; its result is failed, and failed is final`);
           break;
         }
-        return outcome({
-          verdict: 'inconclusive',
-          run,
-          reason: `the run did not finish within ${formatSeconds(settings.timeoutMs)}: it is still ${run.state}, result ${run.result}` +
-            (lastError ? ` (last error: ${lastError})` : ''),
-        });
+        const why =
+          run.state === 'finished'
+            ? `the run finished without a result (result ${run.result}): Test Engine processed no test results for it`
+            : `the run did not finish within ${formatSeconds(settings.timeoutMs)}: it is still ${run.state}, result ${run.result}`;
+        return outcome({ verdict: 'inconclusive', run, reason: why + (lastError ? ` (last error: ${lastError})` : '') });
       }
       await pause();
       const next = await attempt(() => api.getRun(suite, run!.id, deadline));

@@ -103,6 +103,12 @@ describe('gateSuite', () => {
     expect(outcome.reason).toMatch(/did not finish within 10s: it is still running, result passed/);
   });
 
+  it('is inconclusive for a run that finished without results, and says so', async () => {
+    const { gate } = setup([[run('finished', 'pending')]], [run('finished', 'pending')]);
+    const outcome = await gate({ timeoutMs: 10_000 });
+    expect(outcome).toMatchObject({ verdict: 'inconclusive', reason: expect.stringMatching(/finished without a result \(result pending\)/) });
+  });
+
   it('is inconclusive for a stale run', async () => {
     const { gate } = setup([[run('running', 'pending')]], [run('finished', 'stale')]);
     expect(await gate()).toMatchObject({ verdict: 'inconclusive', reason: expect.stringMatching(/stale/) });
