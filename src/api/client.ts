@@ -7,6 +7,7 @@ import { EnvHttpProxyAgent, retryInterceptor, type Dispatcher } from './undici.j
 import type * as z from 'zod/mini';
 import { systemClock, formatSeconds, type Clock } from '../clock.js';
 import { ApiError, CancelledError, TransientApiError } from '../errors.js';
+import { cleanLine } from '../sanitize.js';
 import { parseLinkHeader, pageNumberOf, type PageLinks } from './link.js';
 import { RateLimitBudget, rateLimitWaitMs, type Headers } from './rate-limit.js';
 import { ErrorBody, FailedExecutionList, Run, RunList, describeIssue, type FailedExecution } from './schemas.js';
@@ -386,6 +387,7 @@ function networkFault(error: unknown): string {
 
 /** A short, single-line excerpt of text from the API, for error messages. */
 function excerpt(text: string, max = 120): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max)}…` : line || '(empty)';
+  // The API's (or a proxy's) text is untrusted like test output: no terminal escapes into the job log.
+  const { text: line, omitted } = cleanLine(text, max);
+  return omitted ? `${line}…` : line || '(empty)';
 }

@@ -129,6 +129,13 @@ describe('faults', () => {
     expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
   });
 
+  it('quotes a body in an error without its terminal escapes or control characters', async () => {
+    const { c } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'body', body: '\u001b]0;pwned\u0007\u001b[31mred\u001b[0m\u0000 text', contentType: 'text/plain' } }] });
+    const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/not JSON \(text\/plain\): red text$/);
+    expect((error as Error).message).not.toMatch(/[\u0000-\u001f]/);
+  });
+
   it('accepts unknown fields and missing optional ones', async () => {
     const { c } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'body', body: '{"id":"r1","state":"running","result":"pending","brand_new":{"x":1},"web_url":null}' } }] });
     expect(await c.getRun('web', 'r1', FAR)).toEqual({ id: 'r1', state: 'running', result: 'pending', web_url: null });
