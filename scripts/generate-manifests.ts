@@ -1,8 +1,10 @@
-// `npm run manifests`: rewrites plugin.yml, action.yml and README.md's generated tables from src/options.ts.
+// `npm run manifests`: rewrites plugin.yml, action.yml, README.md's generated tables and hooks/command's
+// defaults from src/options.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { actionManifest, pluginManifest, withReadmeTables } from './manifests.js';
+import { actionManifest, pluginManifest, withHookDefaults, withReadmeTables } from './manifests.js';
 
 writeFileSync('plugin.yml', pluginManifest());
 writeFileSync('action.yml', actionManifest());
 writeFileSync('README.md', withReadmeTables(readFileSync('README.md', 'utf8')));
-console.log('wrote plugin.yml, action.yml and the generated tables of README.md');
+writeFileSync('hooks/command', withHookDefaults(readFileSync('hooks/command', 'utf8')));
+console.log('wrote plugin.yml, action.yml, the generated tables of README.md and the defaults of hooks/command');

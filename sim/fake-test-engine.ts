@@ -34,11 +34,15 @@ export interface FakeRun {
   /** Failed executions: a list, or a count generated on demand (1 000 000 costs nothing until read). */
   readonly failures?: readonly FakeFailure[] | number;
   readonly commitSha?: string;
+  /** Test ids of failing tests that also passed in this build (a retry): `passed: 1` in Build tests; 'all' for every one. */
+  readonly passedOnRetry?: readonly string[] | 'all';
 }
 
 export interface FakeSuite {
   readonly slug: string;
   readonly runs: readonly FakeRun[];
+  /** Test ids that the suite's test state management has muted. */
+  readonly muted?: readonly string[];
 }
 
 export type FaultKind =
@@ -75,6 +79,18 @@ export interface FakeApiOptions {
   readonly omitLastLink?: boolean;
   /** Milliseconds before each answer, for a realistic round trip. */
   readonly latencyMs?: number;
+}
+
+/** One item of the Build tests API, as served. */
+interface BuildTestJson {
+  id: string;
+  url: string;
+  web_url: string;
+  scope: string;
+  name: string;
+  location: string | null;
+  labels: string[];
+  executions_count_by_result: { passed: number; failed: number };
 }
 
 export interface RecordedRequest {
@@ -180,6 +196,13 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     }
     if (options.forbidden) return send(403, { message: 'Your access token does not have the read_suites scope.' });
 
+    const buildTests = /^\/v2\/analytics\/organizations\/([^/]+)\/builds\/([^/]+)\/tests$/.exec(url.pathname);
+    if (buildTests) {
+      if (decodeURIComponent(buildTests[1]!) !== options.org) return send(404, { message: 'Not Found' });
+      const apiBase = `http://${req.headers.host}/v2/analytics/organizations/${options.org}`;
+      const tests = buildTestsOf(decodeURIComponent(buildTests[2]!), url.searchParams.get('state') === 'muted', apiBase);
+      return paginate(url, `${apiBase}/builds/${buildTests[2]}/tests`, tests.items, tests.count, (_, i) => tests.at(i as number), send);
+    }
     const match = /^\/v2\/analytics\/organizations\/([^/]+)\/suites\/([^/]+)\/runs(?:\/([^/]+))?(\/failed_executions)?$/.exec(url.pathname);
     const suite = match && decodeURIComponent(match[1]!) === options.org ? options.suites.find((s) => s.slug === decodeURIComponent(match[2]!)) : undefined;
     if (!match || !suite) return send(404, { message: 'Not Found' });
@@ -233,6 +256,66 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
       if (!expand) delete failure.failure_expanded;
       return failure;
     }, send);
+  }
+
+  /**
+   * The Build tests of a build: every suite's tests with a failed execution in its runs of this build, with
+   * `executions_count_by_result` counted from the failed executions served and `passedOnRetry`. Generated
+   * failures (a count) are one test each, made only when their page is read.
+   */
+  function buildTestsOf(buildId: string, mutedOnly: boolean, apiBase: string): { items: number; count: number; at: (i: number) => BuildTestJson } {
+    const parts: { count: number; at: (i: number) => BuildTestJson }[] = [];
+    for (const suite of options.suites) {
+      const muted = new Set(suite.muted ?? []);
+      const test = (id: string, name: string, location: string | null | undefined, failed: number, passedOnRetry: boolean): BuildTestJson => ({
+        id,
+        url: `${apiBase}/suites/${suite.slug}/tests/${id}`,
+        web_url: `https://buildkite.com/organizations/${options.org}/analytics/suites/${suite.slug}/tests/${id}`,
+        scope: '',
+        name,
+        location: location ?? null,
+        labels: [],
+        executions_count_by_result: { passed: passedOnRetry ? 1 : 0, failed },
+      });
+      for (const run of suite.runs.filter((r) => r.buildId === buildId)) {
+        const retried = (id: string) => run.passedOnRetry === 'all' || (run.passedOnRetry ?? []).includes(id);
+        const failures = run.failures ?? 0;
+        if (typeof failures === 'number') {
+          if (mutedOnly) continue; // generated tests are never muted
+          parts.push({
+            count: failures,
+            at: (i) => {
+              const f = generatedFailure(suite.slug, options.org, run.id, i);
+              return test(f.test_id!, f.test_name!, f.location, 1, retried(f.test_id!));
+            },
+          });
+          continue;
+        }
+        const byTest = new Map<string, { first: FakeFailure; failed: number }>();
+        for (const f of failures) {
+          if (!f.test_id) continue;
+          const entry = byTest.get(f.test_id) ?? { first: f, failed: 0 };
+          entry.failed++;
+          byTest.set(f.test_id, entry);
+        }
+        const tests = [...byTest.entries()]
+          .filter(([id]) => !mutedOnly || muted.has(id))
+          .map(([id, { first, failed }]) => test(id, first.test_name ?? '', first.location, failed, retried(id)));
+        parts.push({ count: tests.length, at: (i) => tests[i]! });
+      }
+    }
+    const count = parts.reduce((n, p) => n + p.count, 0);
+    return {
+      items: count,
+      count,
+      at: (i) => {
+        for (const part of parts) {
+          if (i < part.count) return part.at(i);
+          i -= part.count;
+        }
+        throw new Error('out of range');
+      },
+    };
   }
 
   function paginate<T>(

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { ConfigError } from './errors.js';
-import { OPTIONS, describeType, optionsFor, type Host, type OptionName, type OptionSpec } from './options.js';
+import { OPTIONS, PATTERNS, describeType, optionsFor, type HostKind, type OptionName, type OptionSpec } from './options.js';
 
 export interface RawValue {
   readonly value: unknown;
@@ -14,7 +14,7 @@ export interface RawValue {
 }
 
 export interface ConfigInput {
-  readonly host: Host;
+  readonly host: HostKind;
   readonly values: Readonly<Partial<Record<string, RawValue>>>;
   /** Keys the host found that name no option, with their source; each one is an error. */
   readonly unknownKeys?: readonly RawValue[];
@@ -22,29 +22,36 @@ export interface ConfigInput {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/** Which run: the build's (always, on Buildkite), or on GitHub without a build id the newest for a commit. */
+export type RunLookup = { readonly kind: 'build'; readonly buildId: string } | { readonly kind: 'commit'; readonly commit: string };
+
+/** An API access token, and where it came from (`$BUILDKITE_API_TOKEN`, the api-token input) for messages. */
+export interface ApiToken {
+  readonly token: string;
+  readonly source: string;
+}
+
 export interface Config {
-  readonly host: Host;
   readonly suites: readonly string[];
   readonly org: string;
-  /** The build whose run is wanted; absent only on GitHub, which may look the run up by `commit`. */
-  readonly buildId: string | undefined;
-  readonly commit: string | undefined;
+  readonly lookup: RunLookup;
   readonly apiUrl: string;
-  readonly token: string;
-  /** Where the token came from, for messages: the variable's name or the action input. */
-  readonly tokenSource: string;
+  readonly token: ApiToken;
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;
   readonly settleMs: number;
   readonly requestTimeoutMs: number;
   readonly maxFailures: number;
+  readonly flakyTests: 'pass' | 'fail';
+  readonly mutedTests: 'pass' | 'fail';
   readonly context: string;
   readonly alwaysAnnotate: boolean;
   readonly annotate: boolean;
 }
 
-const SLUG = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SLUG = new RegExp(PATTERNS.slug);
+const GUID = new RegExp(PATTERNS.uuid);
+const SHA = new RegExp(PATTERNS.sha);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function isLoopback(hostname: string): boolean {
@@ -86,7 +93,7 @@ function schemaFor(option: OptionSpec): z.ZodMiniType {
     case 'uuid':
       return z.string().check(z.trim(), z.regex(GUID));
     case 'sha':
-      return z.pipe(z.string().check(z.trim(), z.regex(/^[0-9a-f]{7,40}$/i)), z.transform((s: string) => s.toLowerCase()));
+      return z.pipe(z.string().check(z.trim(), z.regex(SHA)), z.transform((s: string) => s.toLowerCase()));
     case 'url':
       return z.pipe(
         z.string().check(z.trim()),
@@ -224,20 +231,20 @@ export function parseConfig(input: ConfigInput): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const suites = parsed['suite-slug'] as string[];
+  const buildId = parsed['build-id'] as string | undefined;
   return Object.freeze({
-    host: input.host,
     suites: Object.freeze([...suites]),
     org: parsed.org as string,
-    buildId: parsed['build-id'] as string | undefined,
-    commit: parsed['build-id'] === undefined ? (parsed.commit as string | undefined) : undefined,
+    lookup: Object.freeze(buildId !== undefined ? { kind: 'build', buildId } : { kind: 'commit', commit: parsed.commit as string }),
     apiUrl: parsed['api-url'] as string,
-    token: token!,
-    tokenSource,
+    token: Object.freeze({ token: token!, source: tokenSource }),
     timeoutMs: parsed.timeout as number,
     pollIntervalMs: parsed['poll-interval'] as number,
     settleMs: parsed.settle as number,
     requestTimeoutMs: parsed['request-timeout'] as number,
     maxFailures: parsed['max-failures'] as number,
+    flakyTests: parsed['flaky-tests'] as 'pass' | 'fail',
+    mutedTests: parsed['muted-tests'] as 'pass' | 'fail',
     context: parsed.context as string,
     alwaysAnnotate: parsed['always-annotate'] as boolean,
     annotate: parsed.annotate as boolean,

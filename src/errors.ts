@@ -1,7 +1,8 @@
 /**
  * The error hierarchy. Each error knows its exit code (SPEC.md step 8) and carries a message written for
- * the person reading the job log; `transient` errors are worth another try before a deadline.
+ * the person reading the job log. Caught once, at the top (main.ts), or by the gate phase that owns it.
  */
+import type { Secrets } from './secrets.js';
 
 export const ExitCode = {
   Passed: 0,
@@ -18,9 +19,6 @@ export class GateError extends Error {
   get exitCode(): ExitCode {
     return ExitCode.Error;
   }
-  get transient(): boolean {
-    return false;
-  }
 }
 
 /** A bad option: found before any request is sent. */
@@ -31,7 +29,7 @@ export class ConfigError extends GateError {
   }
 }
 
-/** An HTTP answer the gate cannot go on from (401, 403, 404, other 4xx, 3xx). */
+/** An HTTP answer the gate cannot go on from (401, 403, 404, other 4xx, 3xx): nothing to wait for. */
 export class ApiError extends GateError {
   override name = 'ApiError';
   constructor(
@@ -42,12 +40,12 @@ export class ApiError extends GateError {
   }
 }
 
-/** Worth another try: 5xx or 429 after the retries, a network fault, a body that is not what the API sends. */
+/**
+ * The transport gave up on a read: 5xx or network faults after its retries, a 429 whose reset lies past the
+ * deadline, a body that is not what the API sends. The poll loop reads again at its next poll.
+ */
 export class TransientApiError extends GateError {
   override name = 'TransientApiError';
-  override get transient(): boolean {
-    return true;
-  }
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -66,21 +64,12 @@ export class CancelledError extends GateError {
 
 /**
  * The one-line message for any thrown value, with every secret replaced: an error's text can quote a URL,
- * a header or a body, and the token must never reach the log through it.
+ * a header or a body, and a token must never reach the log through it.
  */
-export function describeError(error: unknown, secrets: readonly string[] = []): string {
+export function describeError(error: unknown, secrets?: Secrets): string {
   let text: string;
   if (error instanceof GateError) text = error.message;
   else if (error instanceof Error) text = `${error.name}: ${error.message}`;
   else text = `non-error thrown: ${String(error)}`;
-  return redact(text, secrets);
-}
-
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    // Short values would redact ordinary words; real tokens are long.
-    if (secret.length >= 8) out = out.split(secret).join('[REDACTED]');
-  }
-  return out;
+  return secrets ? secrets.redact(text) : text;
 }

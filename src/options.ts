@@ -16,7 +16,20 @@ export type OptionType =
   | 'boolean'
   | 'choice';
 
-export type Host = 'buildkite' | 'github' | 'cli';
+/** Where the gate runs; each reads its options in its own way (src/hosts/). */
+export type HostKind = 'buildkite' | 'github' | 'cli';
+
+/** Value patterns, shared by the config schema (config.ts) and the generated plugin.yml schema. */
+export const PATTERNS = {
+  slug: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  uuid: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  sha: '^[0-9a-fA-F]{7,40}$',
+} as const;
+
+/** The oldest Node.js that runs dist/index.js (process.getBuiltinModule, undici 7); hooks/command checks it. */
+export const MIN_NODE_VERSION = { major: 20, minor: 18 } as const;
+/** The image hooks/command runs the bundle in when the agent's Node.js is missing or too old. */
+export const DEFAULT_NODE_IMAGE = 'node:22.12.0-alpine3.21';
 
 export interface OptionSpec {
   readonly name: string;
@@ -32,7 +45,7 @@ export interface OptionSpec {
   /** The accepted values of a `choice`. */
   readonly choices?: readonly string[];
   /** Hosts that accept the option; every host when absent. */
-  readonly hosts?: readonly Host[];
+  readonly hosts?: readonly HostKind[];
 }
 
 export const OPTIONS = [
@@ -72,6 +85,20 @@ export const OPTIONS = [
     type: 'string',
     hosts: ['github'],
     description: 'The API access token itself (scope `read_suites`), passed from a secret.',
+  },
+  {
+    name: 'flaky-tests',
+    type: 'choice',
+    choices: ['pass', 'fail'],
+    default: 'pass',
+    description: 'Whether a test that failed and then passed on a retry in the same build fails the gate (`fail`) or is excused and listed (`pass`).',
+  },
+  {
+    name: 'muted-tests',
+    type: 'choice',
+    choices: ['pass', 'fail'],
+    default: 'pass',
+    description: 'Whether a failure of a test muted in Test Engine\'s test state management fails the gate (`fail`) or is excused and listed (`pass`).',
   },
   {
     name: 'api-url',
@@ -142,12 +169,12 @@ export const OPTIONS = [
     choices: ['auto', 'true', 'false'],
     default: 'auto',
     hosts: ['buildkite'],
-    description: 'Run the gate in the `node-image` container: `auto` when the agent has no Node.js 20.18+, `true` always, `false` never (read by hooks/command).',
+    description: `Run the gate in the \`node-image\` container: \`auto\` when the agent has no Node.js ${MIN_NODE_VERSION.major}.${MIN_NODE_VERSION.minor}+, \`true\` always, \`false\` never (read by hooks/command).`,
   },
   {
     name: 'node-image',
     type: 'string',
-    default: 'node:22.12.0-alpine3.21',
+    default: DEFAULT_NODE_IMAGE,
     hosts: ['buildkite'],
     description: 'Docker image that runs the gate when `run-in-docker` applies (read by hooks/command).',
   },
@@ -155,7 +182,7 @@ export const OPTIONS = [
 
 export type OptionName = (typeof OPTIONS)[number]['name'];
 
-export function optionsFor(host: Host): readonly OptionSpec[] {
+export function optionsFor(host: HostKind): readonly OptionSpec[] {
   return (OPTIONS as readonly OptionSpec[]).filter((o) => !o.hosts || o.hosts.includes(host));
 }
 

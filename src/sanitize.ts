@@ -4,7 +4,7 @@
  * code-point boundary. The input is cut before any work, so a 3 MB failure reason costs what a small one does.
  */
 import { stripVTControlCharacters } from 'node:util';
-import { redact } from './errors.js';
+import type { Secrets } from './secrets.js';
 
 // C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides that can make text lie.
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
@@ -15,12 +15,13 @@ export interface CleanText {
   readonly omitted: number;
 }
 
-export function cleanText(raw: string, maxChars: number, secrets: readonly string[] = []): CleanText {
+export function cleanText(raw: string, maxChars: number, secrets?: Secrets): CleanText {
   // Keep enough to still have maxChars after escapes are stripped and a secret at the edge is whole.
-  const longestSecret = secrets.reduce((n, s) => Math.max(n, s.length), 0);
+  const longestSecret = secrets?.longest ?? 0;
   const window = raw.length > maxChars * 2 + longestSecret ? raw.slice(0, maxChars * 2 + longestSecret) : raw;
   let text = stripVTControlCharacters(window.replace(/\r\n?/g, '\n')).replace(CONTROL, '');
-  text = redact(text.toWellFormed(), secrets);
+  text = text.toWellFormed();
+  if (secrets) text = secrets.redact(text);
   if (text.length <= maxChars && window.length === raw.length) return { text, omitted: 0 };
   let cut = Math.min(maxChars, text.length);
   const code = text.charCodeAt(cut - 1);
@@ -30,7 +31,7 @@ export function cleanText(raw: string, maxChars: number, secrets: readonly strin
 }
 
 /** One line: whitespace runs folded to a space (or, with `keepIndent`, only line breaks and tabs). */
-export function cleanLine(raw: string, maxChars: number, secrets: readonly string[] = [], keepIndent = false): CleanText {
+export function cleanLine(raw: string, maxChars: number, secrets?: Secrets, keepIndent = false): CleanText {
   const { text, omitted } = cleanText(raw, maxChars, secrets);
   return { text: keepIndent ? text.replace(/[\n\t]+/g, ' ').trimEnd() : text.replace(/\s+/g, ' ').trim(), omitted };
 }

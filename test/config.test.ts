@@ -28,21 +28,25 @@ function problems(fn: () => unknown): string[] {
 }
 
 describe('parseConfig', () => {
+  it('takes an empty string as "not set": the default applies', () => {
+    expect(plugin({ 'poll-interval': '' }).pollIntervalMs).toBe(5_000);
+  });
+
   it('fills every default from the Buildkite variables and the table', () => {
     const config = plugin({});
     expect(config).toEqual({
-      host: 'buildkite',
       suites: ['web'],
       org: 'acme',
-      buildId: ENV.BUILDKITE_BUILD_ID,
+      lookup: { kind: 'build', buildId: ENV.BUILDKITE_BUILD_ID },
       apiUrl: 'https://api.buildkite.com',
-      token: ENV.BUILDKITE_API_TOKEN,
-      tokenSource: '$BUILDKITE_API_TOKEN',
+      token: { token: ENV.BUILDKITE_API_TOKEN, source: '$BUILDKITE_API_TOKEN' },
       timeoutMs: 600_000,
       pollIntervalMs: 5_000,
       settleMs: 5_000,
       requestTimeoutMs: 30_000,
       maxFailures: 50,
+      flakyTests: 'pass',
+      mutedTests: 'pass',
       context: 'test-engine-gate',
       alwaysAnnotate: false,
       annotate: true,
@@ -73,9 +77,8 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({
       suites: ['web', 'api'],
       org: 'other-org',
-      buildId: '11111111-2222-4333-8444-555555555555',
-      token: 'tok_from_my_variable',
-      tokenSource: '$MY_TOKEN',
+      lookup: { kind: 'build', buildId: '11111111-2222-4333-8444-555555555555' },
+      token: { token: 'tok_from_my_variable', source: '$MY_TOKEN' },
       apiUrl: 'http://127.0.0.1:8080',
       timeoutMs: 30_000,
       pollIntervalMs: 500,
@@ -93,7 +96,6 @@ describe('parseConfig', () => {
     ['timeout', '0', /"timeout".*at least 1/],
     ['timeout', '5s', /"timeout".*"5s"/],
     ['poll-interval', '0.05', /"poll-interval".*at least 0\.1/],
-    ['poll-interval', '', null],
     ['settle', '-1', /"settle".*"-1"/],
     ['max-failures', '2.5', /"max-failures".*whole number/],
     ['max-failures', '0', /"max-failures".*at least 1/],
@@ -111,12 +113,9 @@ describe('parseConfig', () => {
     ['api-url', 'not a url', /"api-url".*https URL/],
     ['api-token-env-name', 'MY-TOKEN', /"api-token-env-name".*name of an environment variable/],
     ['run-in-docker', 'sometimes', /"run-in-docker".*"sometimes".*one of auto, true, false/],
+    ['flaky-tests', 'ignore', /"flaky-tests".*"ignore".*one of pass, fail/],
+    ['muted-tests', true, /"muted-tests".*one of pass, fail/],
   ])('rejects %s = %j with a message naming the option, the value and what is expected', (name, value, message) => {
-    if (message === null) {
-      // An empty string means "not set": the default applies.
-      expect(plugin({ [name]: value }).pollIntervalMs).toBe(5_000);
-      return;
-    }
     const found = problems(() => plugin({ [name]: value }));
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(message);
@@ -220,10 +219,8 @@ describe('GitHub inputs', () => {
     });
     expect(config).toMatchObject({
       suites: ['web', 'api'],
-      buildId: undefined,
-      commit: 'a3f1c2d4e5b6a7980123456789abcdef01234567',
-      token: 'tok_input_0123456789',
-      tokenSource: 'the api-token input',
+      lookup: { kind: 'commit', commit: 'a3f1c2d4e5b6a7980123456789abcdef01234567' },
+      token: { token: 'tok_input_0123456789', source: 'the api-token input' },
     });
   });
 
@@ -233,7 +230,7 @@ describe('GitHub inputs', () => {
       values: inputs({ 'suite-slug': 'web', org: 'acme', 'api-token': 'tok_input_0123456789', 'build-id': ENV.BUILDKITE_BUILD_ID }),
       env: { GITHUB_SHA: 'a3f1c2d' },
     });
-    expect(config).toMatchObject({ buildId: ENV.BUILDKITE_BUILD_ID, commit: undefined });
+    expect(config.lookup).toEqual({ kind: 'build', buildId: ENV.BUILDKITE_BUILD_ID });
   });
 
   it('needs a build-id or a commit, and a token from the input or the variable', () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { actionManifest, pluginManifest, withReadmeTables } from '../scripts/manifests.js';
+import { actionManifest, pluginManifest, withHookDefaults, withReadmeTables } from '../scripts/manifests.js';
 import { ROOT } from './support/run-plugin.js';
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -20,6 +20,11 @@ describe('generated files match src/options.ts (run `npm run manifests` when thi
   it("README.md's options, inputs and outputs tables", () => {
     const readme = read('README.md');
     expect(withReadmeTables(readme)).toBe(readme);
+  });
+
+  it("hooks/command's defaults (minimum Node.js, node image)", () => {
+    const hook = read('hooks/command');
+    expect(withHookDefaults(hook)).toBe(hook);
   });
 });
 

@@ -61,3 +61,21 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
       return `${where}: ${issue.message}`;
   }
 }
+
+/**
+ * One test of the Build tests API: `id` is the `test_id` of its executions, `url` names its suite, and
+ * `executions_count_by_result` always has `passed` and `failed` (the other results only when non-zero).
+ */
+export const BuildTest = z.object({
+  id: z.string().check(z.minLength(1)),
+  url: z.nullish(z.string()),
+  web_url: z.nullish(z.string()),
+  scope: z.nullish(z.string()),
+  name: z.nullish(z.string()),
+  location: z.nullish(z.string()),
+  labels: z.nullish(z.array(z.string())),
+  executions_count_by_result: z.object({ passed: z.number(), failed: z.number() }),
+});
+export type BuildTest = z.infer<typeof BuildTest>;
+
+export const BuildTestList = z.array(BuildTest);

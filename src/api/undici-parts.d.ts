@@ -4,12 +4,6 @@ declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
   export default EnvHttpProxyAgent;
 }
 
-declare module 'undici/lib/interceptor/retry.js' {
-  import { interceptors } from 'undici';
-  const retry: typeof interceptors.retry;
-  export default retry;
-}
-
 declare module 'undici/lib/dispatcher/dispatcher.js' {
   import { Dispatcher } from 'undici';
   export default Dispatcher;

@@ -2,13 +2,13 @@
  * The Buildkite plugin host: configuration from the plugin (BUILDKITE_PLUGIN_CONFIGURATION, else the
  * BUILDKITE_PLUGIN_TEST_ENGINE_GATE_* variables), log groups, annotations through `buildkite-agent`.
  */
-import { createRequire } from 'node:module';
 import { parseConfig, type Config, type RawValue } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { SuiteOutcome } from '../gate/outcome.js';
+import { annotationStyle, shouldReport, type SuiteOutcome } from '../gate/verdict.js';
 import { optionsFor } from '../options.js';
 import { annotationContext } from '../report/context.js';
-import { annotationStyle, renderAnnotation } from '../report/render-annotation.js';
+import { renderAnnotation } from '../report/render-annotation.js';
+import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
 import { createLog, type Log } from './log.js';
 
@@ -60,15 +60,22 @@ export interface AgentResult {
   readonly detail: string;
 }
 
-/** Runs `buildkite-agent` with the body on stdin. Never throws: a missing or failing agent is a result. */
-function runAgent(args: readonly string[], stdin: string, env: Env): Promise<AgentResult> {
-  // Required on first use: a passing gate, the usual case, never spawns anything.
-  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+/**
+ * Runs `buildkite-agent` with `stdin` as its standard input. Never throws: a missing, failing or hung agent is
+ * a result. Nothing secret goes into its arguments or its environment beyond what the job already has.
+ */
+export function runAgent(args: readonly string[], stdin: string, env: Env, timeoutMs = AGENT_TIMEOUT_MS): Promise<AgentResult> {
+  // Loaded on first use: a passing gate, the usual case, never spawns anything.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve) => {
     let stderr = '';
     // Not spawn's own `timeout`: its timer outlives a process that failed to start and holds this one open.
     const child = spawn('buildkite-agent', args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'pipe'] });
-    const timer = setTimeout(() => child.kill('SIGKILL'), AGENT_TIMEOUT_MS).unref();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs).unref();
     child.on('exit', () => clearTimeout(timer));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       if (stderr.length < 2000) stderr += chunk;
@@ -77,9 +84,10 @@ function runAgent(args: readonly string[], stdin: string, env: Env): Promise<Age
       clearTimeout(timer);
       resolve({ ok: false, detail: error.code === 'ENOENT' ? 'buildkite-agent is not on PATH' : error.message });
     });
-    child.on('close', (code, signal) =>
-      resolve(code === 0 ? { ok: true, detail: '' } : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` }),
-    );
+    child.on('close', (code, signal) => {
+      if (timedOut) return resolve({ ok: false, detail: `buildkite-agent did not finish within ${Math.round(timeoutMs / 1000)}s and was stopped` });
+      resolve(code === 0 ? { ok: true, detail: '' } : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` });
+    });
     child.stdin.on('error', () => {}); // an agent that exits early closes its stdin; 'close' reports it
     child.stdin.end(stdin);
   });
@@ -88,15 +96,19 @@ function runAgent(args: readonly string[], stdin: string, env: Env): Promise<Age
 export class BuildkiteHost implements Host {
   readonly log: Log;
   readonly #env: Env;
+  readonly #secrets: Secrets;
 
-  constructor(env: Env, write: (text: string) => void) {
+  constructor(env: Env, write: (text: string) => void, secrets: Secrets) {
     this.#env = env;
-    this.log = createLog(write, 'buildkite');
+    this.#secrets = secrets;
+    this.log = createLog(write, 'buildkite', secrets);
   }
 
   readConfig(): Config {
     const { values, unknownKeys } = readPluginValues(this.#env);
-    return parseConfig({ host: 'buildkite', values, unknownKeys, env: this.#env });
+    const config = parseConfig({ host: 'buildkite', values, unknownKeys, env: this.#env });
+    this.#secrets.add(config.token.token);
+    return config;
   }
 
   async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
@@ -106,13 +118,13 @@ export class BuildkiteHost implements Host {
 
   async #annotate(outcome: SuiteOutcome, config: Config, several: boolean): Promise<void> {
     const context = annotationContext(config.context, outcome.suite, several);
-    if (outcome.verdict === 'passed' && !config.alwaysAnnotate) {
+    if (!shouldReport(outcome, config.alwaysAnnotate)) {
       // A retried job that now passes should not keep the failure annotation of its earlier attempt;
       // a first attempt has none to remove, and spares the subprocess.
       if (Number(this.#env.BUILDKITE_RETRY_COUNT ?? 0) > 0) await runAgent(['annotation', 'remove', '--context', context], '', this.#env);
       return;
     }
-    const body = renderAnnotation(outcome, { secrets: [config.token] });
+    const body = renderAnnotation(outcome, { secrets: this.#secrets });
     const style = annotationStyle(outcome);
     const result = await runAgent(['annotate', '--style', style, '--context', context], body, this.#env);
     if (result.ok) {

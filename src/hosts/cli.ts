@@ -2,9 +2,10 @@
 import { parseArgs } from 'node:util';
 import { parseConfig, type Config, type RawValue } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { SuiteOutcome } from '../gate/outcome.js';
+import { shouldReport, type SuiteOutcome } from '../gate/verdict.js';
 import { describeType, optionsFor, type OptionSpec } from '../options.js';
 import { renderAnnotation } from '../report/render-annotation.js';
+import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
 import { createLog, type Log } from './log.js';
 
@@ -63,22 +64,24 @@ export class CliHost implements Host {
   readonly #env: Env;
   readonly #values: Record<string, RawValue>;
   readonly #stdout: (text: string) => void;
+  readonly #secrets: Secrets;
 
-  constructor(values: Record<string, RawValue>, env: Env, stdout: (text: string) => void, stderr: (text: string) => void) {
+  constructor(values: Record<string, RawValue>, env: Env, stdout: (text: string) => void, stderr: (text: string) => void, secrets: Secrets) {
     this.#values = values;
     this.#env = env;
     this.#stdout = stdout;
-    this.log = createLog(stderr, env.BUILDKITE === 'true' ? 'buildkite' : 'plain');
+    this.#secrets = secrets;
+    this.log = createLog(stderr, env.BUILDKITE === 'true' ? 'buildkite' : 'plain', secrets);
   }
 
   readConfig(): Config {
-    return parseConfig({ host: 'cli', values: this.#values, env: this.#env });
+    const config = parseConfig({ host: 'cli', values: this.#values, env: this.#env });
+    this.#secrets.add(config.token.token);
+    return config;
   }
 
   async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
-    const bodies = outcomes
-      .filter((o) => o.verdict !== 'passed' || config.alwaysAnnotate)
-      .map((o) => renderAnnotation(o, { secrets: [config.token] }));
+    const bodies = outcomes.filter((o) => shouldReport(o, config.alwaysAnnotate)).map((o) => renderAnnotation(o, { secrets: this.#secrets }));
     if (bodies.length) this.#stdout(bodies.join('\n<hr>\n\n'));
   }
 }

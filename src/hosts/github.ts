@@ -1,22 +1,29 @@
 /**
  * The GitHub Action host: inputs, outputs, the job summary and inline error annotations through
- * @actions/core, which is handed in (load-actions-core.ts loads it only under GitHub Actions).
+ * @actions/core, which main.ts imports only under GitHub Actions (the bundle keeps it in its own file,
+ * dist/actions-core.cjs, so the Buildkite path never parses it).
  */
 import { parseConfig, type Config, type RawValue } from '../config.js';
-import { ExitCode } from '../errors.js';
-import { exitCodeFor, type SuiteOutcome } from '../gate/outcome.js';
+import { excusedIds } from '../gate/excuse.js';
+import { exitCodeFor, worstVerdict, type SuiteOutcome } from '../gate/verdict.js';
 import { optionsFor } from '../options.js';
-import { ANNOTATION_BUDGET_BYTES, groupByTest, renderAnnotation } from '../report/render-annotation.js';
-import { cleanLine } from '../sanitize.js';
+import { failureLine, groupByTest } from '../report/failure-summary.js';
+import { ANNOTATION_BUDGET_BYTES, renderAnnotation } from '../report/render-annotation.js';
+import { cleanLine, cleanText } from '../sanitize.js';
+import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
-import type { ActionsCore } from './load-actions-core.js';
 import { createLog, type Log } from './log.js';
+
+export type ActionsCore = typeof import('@actions/core');
 
 /** GitHub shows at most 10 error annotations per step; the rest are summed up in one notice. */
 const MAX_ERROR_ANNOTATIONS = 10;
+/** An inline annotation's message: multi-line (the runner takes %0A) and short enough to read at the file. */
+const ERROR_MESSAGE_CHARS = 4_000;
 
 export type ActionResult = 'passed' | 'failed' | 'stale' | 'pending' | 'inconclusive' | 'error';
 
+/** The `result` output: the verdict, with an inconclusive run's own result where it says more. */
 export function actionResult(outcome: SuiteOutcome): ActionResult {
   if (outcome.verdict !== 'inconclusive') return outcome.verdict;
   if (outcome.run?.result === 'stale') return 'stale';
@@ -33,15 +40,34 @@ export function parseLocation(location: string | null | undefined): { file: stri
   return match ? { file, startLine: Number(match[2]) } : { file };
 }
 
+/** The per-suite entry of the `results` output (SPEC.md step 8). */
+export function resultEntry(o: SuiteOutcome, secrets: Secrets) {
+  return {
+    suite: o.suite,
+    result: actionResult(o),
+    state: o.run?.state ?? null,
+    runId: o.run?.id ?? null,
+    runUrl: o.run?.web_url ?? null,
+    failedCount: o.failures?.total ?? null,
+    failedCountExact: o.failures?.exact ?? null,
+    flakyCount: o.excuses?.flaky.length ?? 0,
+    mutedCount: o.excuses?.muted.length ?? 0,
+    excused: o.verdict === 'passed' && o.run?.result === 'failed',
+    reason: cleanLine(o.reason, 500, secrets).text,
+  };
+}
+
 export class GithubHost implements Host {
   readonly log: Log;
   readonly #env: Env;
   readonly #core: ActionsCore;
+  readonly #secrets: Secrets;
 
-  constructor(env: Env, write: (text: string) => void, core: ActionsCore) {
+  constructor(env: Env, write: (text: string) => void, core: ActionsCore, secrets: Secrets) {
     this.#env = env;
     this.#core = core;
-    this.log = createLog(write, 'actions');
+    this.#secrets = secrets;
+    this.log = createLog(write, 'actions', secrets);
   }
 
   readConfig(): Config {
@@ -55,64 +81,58 @@ export class GithubHost implements Host {
     const input = values['api-token']?.value;
     if (typeof input === 'string' && input.trim()) core.setSecret(input.trim());
     const config = parseConfig({ host: 'github', values, env: this.#env });
-    if (config.token !== (typeof input === 'string' ? input.trim() : undefined)) core.setSecret(config.token);
+    if (config.token.token !== (typeof input === 'string' ? input.trim() : undefined)) core.setSecret(config.token.token);
+    this.#secrets.add(config.token.token);
     return config;
   }
 
-  async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
+  async publish(outcomes: readonly SuiteOutcome[]): Promise<void> {
     const core = this.#core;
-    const secrets = [config.token];
-    const results = outcomes.map((o) => ({
-      suite: o.suite,
-      result: actionResult(o),
-      state: o.run?.state ?? null,
-      runId: o.run?.id ?? null,
-      runUrl: o.run?.web_url ?? null,
-      failedCount: o.failures?.total ?? null,
-      failedCountExact: o.failures?.exact ?? null,
-      reason: cleanLine(o.reason, 500, secrets).text,
-    }));
-    const code = exitCodeFor(outcomes);
+    const results = outcomes.map((o) => resultEntry(o, this.#secrets));
     const first = results[0]!;
-    const overall: ActionResult =
-      results.length === 1 ? first.result : ({ 0: 'passed', 1: 'failed', 2: 'error', 3: 'inconclusive' } as const)[code as 0 | 1 | 2 | 3];
-    core.setOutput('result', overall);
+    const sum = (pick: (r: (typeof results)[number]) => number | null) => String(results.reduce((n, r) => n + (pick(r) ?? 0), 0));
+    core.setOutput('result', results.length === 1 ? first.result : worstVerdict(outcomes));
     core.setOutput('state', first.state ?? '');
     core.setOutput('run-id', first.runId ?? '');
     core.setOutput('run-url', first.runUrl ?? '');
-    core.setOutput('failed-count', String(results.reduce((n, r) => n + (r.failedCount ?? 0), 0)));
+    core.setOutput('failed-count', sum((r) => r.failedCount));
+    core.setOutput('flaky-count', sum((r) => r.flakyCount));
+    core.setOutput('muted-count', sum((r) => r.mutedCount));
     core.setOutput('results', JSON.stringify(results));
 
     // The step summary is limited to 1 MiB per step: the suites share the annotation budget.
     const budgetBytes = Math.floor(ANNOTATION_BUDGET_BYTES / outcomes.length);
-    for (const outcome of outcomes) core.summary.addRaw(renderAnnotation(outcome, { secrets, budgetBytes }), true);
+    for (const outcome of outcomes) core.summary.addRaw(renderAnnotation(outcome, { secrets: this.#secrets, budgetBytes }), true);
     try {
       await core.summary.write();
     } catch (error) {
       this.log.line(`could not write the job summary (${error instanceof Error ? error.message : String(error)})`);
     }
 
-    this.#annotateFailures(outcomes, secrets);
-    if (code !== ExitCode.Passed) {
+    this.#annotateFailures(outcomes);
+    if (exitCodeFor(outcomes) !== 0) {
       core.setFailed(outcomes.filter((o) => o.verdict !== 'passed').map((o) => `${o.suite}: ${results.find((r) => r.suite === o.suite)!.reason}`).join('; '));
     }
   }
 
-  #annotateFailures(outcomes: readonly SuiteOutcome[], secrets: string[]): void {
+  #annotateFailures(outcomes: readonly SuiteOutcome[]): void {
     const core = this.#core;
     let shown = 0;
     let total = 0;
     for (const outcome of outcomes) {
+      if (outcome.verdict !== 'failed') continue;
       total += outcome.failures?.total ?? 0;
-      for (const group of groupByTest(outcome.failures?.executions ?? [])) {
+      const excused = excusedIds(outcome.excuses);
+      for (const group of groupByTest((outcome.failures?.executions ?? []).filter((e) => !e.test_id || !excused.has(e.test_id)))) {
         if (shown >= MAX_ERROR_ANNOTATIONS) break;
-        const e = group.executions[0]!;
-        const location = parseLocation(cleanLine(e.location ?? '', 500, secrets).text);
-        const title = cleanLine(e.test_name || 'failed test', 200, secrets).text;
-        const reason = cleanLine(e.failure_reason || 'failed', 1000, secrets).text;
-        core.error(`${reason}${group.executions.length > 1 ? ` (failed ${group.executions.length}×)` : ''}`, {
-          title: `${outcome.suite}: ${title}`,
-          ...(location ?? {}),
+        const first = group.executions[0]!;
+        const { name, location } = failureLine(first, this.#secrets);
+        // Line breaks are kept: @actions/core sends them as %0A, and snapshot diffs stay readable.
+        const reason = cleanText(first.failure_reason || 'failed', ERROR_MESSAGE_CHARS, this.#secrets);
+        const message = reason.text.trimEnd() + (reason.omitted ? '\n…' : '');
+        core.error(`${message}${group.executions.length > 1 ? ` (failed ${group.executions.length}×)` : ''}`, {
+          title: `${outcome.suite}: ${name}`,
+          ...(parseLocation(location) ?? {}),
         });
         shown += group.executions.length;
       }

@@ -1,11 +1,11 @@
 import type { Config } from '../config.js';
-import type { SuiteOutcome } from '../gate/outcome.js';
+import type { SuiteOutcome } from '../gate/verdict.js';
 import type { Log } from './log.js';
 
 /** Where the gate runs: reads the configuration there, logs there, and publishes the outcome there. */
 export interface Host {
   readonly log: Log;
-  /** Throws ConfigError. */
+  /** Throws ConfigError. Adds the token to the run's secrets before anything could print it. */
   readConfig(): Config;
   publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * before it (how a failure is made visible). GitHub Actions has `::group::`, and `::error::` for the line
  * that fails the step. Elsewhere the same lines are plain text.
  */
-import { redact } from '../errors.js';
+import type { Secrets } from '../secrets.js';
 
 export type LogStyle = 'buildkite' | 'actions' | 'plain';
 
@@ -12,8 +12,6 @@ export interface Log {
   line(text: string): void;
   /** The line that says why the step failed. */
   error(text: string): void;
-  /** Adds a secret that must never be printed, should any line quote it. */
-  addSecret(secret: string): void;
 }
 
 /** Data of a workflow command, escaped as @actions/core does it. */
@@ -21,11 +19,11 @@ function escapeCommandData(text: string): string {
   return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
-export function createLog(write: (text: string) => void, style: LogStyle): Log {
-  const secrets: string[] = [];
+/** Every line passes through `secrets.redact`: a secret added to them later is hidden from then on. */
+export function createLog(write: (text: string) => void, style: LogStyle, secrets: Secrets): Log {
   let groupOpen = false;
   const out = (text: string) => {
-    let line = redact(text, secrets);
+    let line = secrets.redact(text);
     // The runner executes `::command::` lines; text that came from tests must not be able to issue one.
     if (style === 'actions') line = line.replace(/^(\s*)::/gm, '$1:\u200B:');
     write(`${line}\n`);
@@ -39,17 +37,14 @@ export function createLog(write: (text: string) => void, style: LogStyle): Log {
       if (groupOpen) raw('::endgroup::');
       groupOpen = !open;
       if (open) out(`\n${title}`);
-      else raw(`::group::${escapeCommandData(redact(title, secrets))}`);
+      else raw(`::group::${escapeCommandData(secrets.redact(title))}`);
     },
     line: out,
     error: (text) => {
       if (style !== 'actions') return out(text);
       if (groupOpen) raw('::endgroup::');
       groupOpen = false;
-      raw(`::error::${escapeCommandData(redact(text, secrets))}`);
-    },
-    addSecret: (secret) => {
-      secrets.push(secret);
+      raw(`::error::${escapeCommandData(secrets.redact(text))}`);
     },
   };
 }

@@ -1,32 +1,45 @@
 /** The verdict of a suite as log lines: a title for the group, then the failing tests, one line each. */
 import { formatSeconds } from '../clock.js';
-import type { SuiteOutcome } from '../gate/outcome.js';
+import { excusedIds } from '../gate/excuse.js';
+import { VERDICTS, type SuiteOutcome } from '../gate/verdict.js';
 import { cleanLine } from '../sanitize.js';
-import { groupByTest } from './render-annotation.js';
+import type { Secrets } from '../secrets.js';
+import { failureLine, groupByTest } from './failure-summary.js';
 
 const LOGGED_TESTS = 20;
 
 export function verdictTitle(outcome: SuiteOutcome): string {
-  const icon = { passed: ':white_check_mark:', failed: ':x:', inconclusive: ':warning:', error: ':octagonal_sign:' }[outcome.verdict];
   const failures = outcome.failures;
   const count = failures
     ? ` — ${failures.exact ? '' : 'at least '}${failures.total.toLocaleString('en-US')} failed execution${failures.total === 1 ? '' : 's'}`
     : '';
-  return `${icon} Test Engine gate: ${outcome.suite} ${outcome.verdict}${count} (${formatSeconds(outcome.elapsedMs)})`;
+  return `${VERDICTS[outcome.verdict].emoji} Test Engine gate: ${outcome.suite} ${outcome.verdict}${count} (${formatSeconds(outcome.elapsedMs)})`;
 }
 
-export function verdictLines(outcome: SuiteOutcome, secrets: readonly string[]): string[] {
+export function verdictLines(outcome: SuiteOutcome, secrets: Secrets): string[] {
   const lines = [cleanLine(outcome.reason, 2000, secrets).text];
+  for (const advice of outcome.advice ?? []) lines.push(`  → ${cleanLine(advice, 500, secrets).text}`);
   if (outcome.run?.web_url) lines.push(`run: ${cleanLine(outcome.run.web_url, 500).text}`);
   if (outcome.failuresError) lines.push(`the failures could not be listed: ${cleanLine(outcome.failuresError, 500, secrets).text}`);
-  const groups = groupByTest(outcome.failures?.executions ?? []);
-  for (const group of groups.slice(0, LOGGED_TESTS)) {
-    const e = group.executions[0]!;
-    const name = cleanLine(e.test_name || '(unnamed test)', 200, secrets).text;
-    const where = e.location ? ` (${cleanLine(e.location, 200, secrets).text})` : '';
-    const reason = cleanLine(e.failure_reason ?? '', 160, secrets).text;
-    lines.push(`  ✗ ${name}${where}${reason ? `: ${reason}` : ''}`);
+  const excuses = outcome.excuses;
+  if (excuses?.note) lines.push(`retries and mutes: ${cleanLine(excuses.note, 800, secrets).text}`);
+  const excused = excusedIds(excuses);
+  const groups = groupByTest((outcome.failures?.executions ?? []).filter((e) => !e.test_id || !excused.has(e.test_id)));
+  if (outcome.verdict !== 'passed') {
+    for (const group of groups.slice(0, LOGGED_TESTS)) {
+      const { name, location, reason } = failureLine(group.executions[0]!, secrets);
+      lines.push(`  ✗ ${name}${location ? ` (${location})` : ''}${reason ? `: ${reason}` : ''}`);
+    }
+    if (groups.length > LOGGED_TESTS) lines.push(`  … and ${groups.length - LOGGED_TESTS} more tests in the annotation`);
   }
-  if (groups.length > LOGGED_TESTS) lines.push(`  … and ${groups.length - LOGGED_TESTS} more tests in the annotation`);
+  const more = excuses?.complete === false ? 'at least ' : '';
+  for (const [mark, label, tests] of [['↻', 'passed on retry', excuses?.flaky ?? []], ['🔇', 'muted', excuses?.muted ?? []]] as const) {
+    if (tests.length === 0) continue;
+    lines.push(`${more}${tests.length} ${tests.length === 1 ? 'test' : 'tests'} ${label}:`);
+    for (const t of tests.slice(0, LOGGED_TESTS)) {
+      lines.push(`  ${mark} ${cleanLine(t.name, 200, secrets).text}${t.location ? ` (${cleanLine(t.location, 200, secrets).text})` : ''}: ${t.failed} failed, ${t.passed} passed`);
+    }
+    if (tests.length > LOGGED_TESTS) lines.push(`  … and ${tests.length - LOGGED_TESTS} more in the annotation`);
+  }
   return lines;
 }

@@ -84,7 +84,7 @@ describe('GitHub Action', () => {
       expect.objectContaining({ suite: 'web', result: 'failed', runId: 'run-1', failedCount: 14, failedCountExact: true }),
     ]);
     expect(r.summary).toContain('<code>web</code> failed — 14 failed executions');
-    expect(r.stdout).toContain('::error title=web%3A User validates email,file=spec/models/user_spec.rb,line=23::expected true got false');
+    expect(r.stdout).toContain('::error title=web%3A User validates email,file=spec/models/user_spec.rb,line=23::expected true%0Agot false');
     expect(r.stdout).toContain('::error title=web%3A LoginForm shows an error,file=src/LoginForm.test.tsx,line=88::100%25 wrong, a::b');
     expect(r.stdout.match(/^::error title=/gm)).toHaveLength(10);
     expect(r.stdout).toMatch(/^::notice title=Test Engine gate::4 more failed executions/m);

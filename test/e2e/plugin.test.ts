@@ -53,7 +53,12 @@ describe('plugin: verdicts', () => {
     expect(call!.stdin).toContain('<strong>Login &lt;form&gt;</strong>');
     expect(r.stdout).toMatch(/\+\+\+ :x: Test Engine gate: web failed — 2 failed executions/);
     expect(r.stdout).toMatch(/✗ Cart totals \(\.\/spec\/cart_spec\.rb:9\): expected 90, got 100/);
-    expect(r.paths.at(-1)).toBe(`/runs/${RUN_ID}/failed_executions?per_page=100&include_failure_expanded=true`);
+    // Then step 5b: the muted list, and the failing tests of the build (neither test passed on a retry).
+    expect(r.paths.slice(-3)).toEqual([
+      `/runs/${RUN_ID}/failed_executions?per_page=100&include_failure_expanded=true`,
+      `/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests?tags=result%3A~failed&per_page=100&state=muted`,
+      `/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests?tags=result%3A~failed&per_page=100`,
+    ]);
   });
 
   it('exits 3 with a warning annotation for a stale run', async () => {
@@ -67,7 +72,9 @@ describe('plugin: verdicts', () => {
     const r = await gate([], { timeout: 1 });
     expect(r.code).toBe(3);
     expect(r.agentCalls[0]!.stdin).toMatch(/no Test Engine run appeared for build 0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60 within 1\.0s/);
-    expect(r.paths.every((p) => p === `/runs?build_id=${BUILD_ID}`)).toBe(true);
+    // Polls of the run list, then one Build tests request for the "is suite-slug right?" hint.
+    expect(r.paths.slice(0, -1).every((p) => p === `/runs?build_id=${BUILD_ID}`)).toBe(true);
+    expect(r.paths.at(-1)).toBe(`/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests?tags=result%3A~failed&per_page=100`);
     expect(r.paths.length).toBeGreaterThan(3);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SuiteOutcome } from '../../src/gate/outcome.js';
+import type { SuiteOutcome } from '../../src/gate/verdict.js';
 import { actionResult, parseLocation } from '../../src/hosts/github.js';
 
 describe('parseLocation (inline annotations)', () => {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestEngineClient, createDispatcher } from '../../src/api/client.js';
+import { TestEngineApi } from '../../src/api/endpoints.js';
+import { Transport, createDispatcher } from '../../src/api/transport.js';
 import { ApiError, TransientApiError } from '../../src/errors.js';
+import { Secrets } from '../../src/secrets.js';
 import { startFakeTestEngine, type FakeApiOptions, type FakeTestEngine, type Fault } from '../../sim/fake-test-engine.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -17,19 +19,25 @@ async function client(options: Partial<FakeApiOptions> & { faults?: Fault[] } = 
   api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [{ ...RUN, failures: 250 }] }], ...options });
   const lines: string[] = [];
   const clock = new FakeClock();
-  const c = new TestEngineClient({
+  const transport = new Transport({
     apiUrl: api.url,
-    org: 'acme',
-    token: TOKEN,
-    tokenSource: '$BUILDKITE_API_TOKEN',
     dispatcher: createDispatcher(requestTimeoutMs),
     signal: new AbortController().signal,
     log: (l) => lines.push(l),
     clock,
+    secrets: new Secrets().add(TOKEN),
     random: () => 0,
   });
-  return { c, lines, clock, api };
+  const credential = {
+    authorization: async () => `Bearer ${TOKEN}`,
+    description: 'the token in $BUILDKITE_API_TOKEN',
+    fix: 'Store a Buildkite API access token with the read_suites scope for organization "acme" in $BUILDKITE_API_TOKEN.',
+  };
+  const c = new TestEngineApi(transport, { apiUrl: api.url, org: 'acme', credentialFor: () => credential });
+  return { c, transport, lines, clock, api };
 }
+
+const BUILD = { kind: 'build', buildId: 'b1' } as const;
 
 const FAR = 1e12;
 
@@ -44,7 +52,8 @@ describe('failedExecutions: only the pages the annotation needs, and the exact t
   ])('%i failures, %i shown: %i requests', async (failures, want, requests, pages) => {
     const { c, api } = await client({ suites: [{ slug: 'web', runs: [{ ...RUN, failures }] }] });
     const page = await c.failedExecutions('web', 'r1', want, FAR);
-    expect(page).toMatchObject({ total: failures, exact: true, requests });
+    expect(page).toMatchObject({ total: failures, exact: true });
+    expect(api.requests).toHaveLength(requests);
     expect(page.executions).toHaveLength(Math.min(want, failures));
     expect(api.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('page') ?? '1')).toEqual(pages);
     for (const r of api.requests) {
@@ -54,8 +63,9 @@ describe('failedExecutions: only the pages the annotation needs, and the exact t
   });
 
   it('says "at least" when there is no last link', async () => {
-    const { c } = await client({ omitLastLink: true });
-    expect(await c.failedExecutions('web', 'r1', 50, FAR)).toMatchObject({ total: 100, exact: false, requests: 1 });
+    const { c, api } = await client({ omitLastLink: true });
+    expect(await c.failedExecutions('web', 'r1', 50, FAR)).toMatchObject({ total: 100, exact: false });
+    expect(api.requests).toHaveLength(1);
   });
 });
 
@@ -83,17 +93,20 @@ describe('faults', () => {
     expect(api.requests.length).toBe(2);
   });
 
-  it('retries connection resets and resets in the middle of a body', async () => {
-    const { c } = await client({
+  it('retries connection resets and resets in the middle of a body, in the transport alone', async () => {
+    const { c, lines, api } = await client({
       faults: [
         { match: /runs\/r1$/, times: 1, fault: { kind: 'reset' } },
         { match: /runs\/r1$/, times: 1, fault: { kind: 'reset-mid-body' } },
       ],
     });
-    // A reset mid-body may surface after undici's retry as a transient error: the poll loop retries those.
-    let run;
-    for (let i = 0; i < 3 && !run; i++) run = await c.getRun('web', 'r1', FAR).catch((e) => (expect(e).toBeInstanceOf(TransientApiError), undefined));
-    expect(run?.state).toBe('finished');
+    // One call, no loop in the test: the transport itself must ride out both faults.
+    expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
+    expect(api.requests).toHaveLength(3);
+    expect(lines).toEqual([
+      expect.stringMatching(/runs\/r1 failed: (connection reset|connection closed unexpectedly|other side closed.*); retrying in 0\.3s/),
+      expect.stringMatching(/runs\/r1 failed: .*; retrying in 0\.5s/),
+    ]);
   });
 
   it('abandons a request that hangs after request-timeout and retries it', async () => {
@@ -121,16 +134,22 @@ describe('faults', () => {
     ['an HTML page from a proxy', { kind: 'body', body: '<html><body>Bad gateway</body></html>', contentType: 'text/html' }, /not JSON \(text\/html\)/],
     ['JSON of the wrong shape', { kind: 'body', body: '{"id":"r1","state":"done","result":"passed"}' }, /unexpected response from .*: state: expected one of "running", "finished"/],
     ['an empty object', { kind: 'body', body: '{}' }, /unexpected response .*: id: expected string/],
-  ] as const)('turns %s into a clear transient error', async (_, fault, message) => {
-    const { c } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault }] });
-    const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TransientApiError);
-    expect((error as Error).message).toMatch(message);
+  ] as const)('turns %s into a clear transient error, retried like a 5xx', async (_, fault, message) => {
+    const { c, lines, api } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault }] });
     expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
+    expect(api.requests).toHaveLength(2);
+    expect(lines).toEqual([expect.stringMatching(message)]);
+    expect(lines[0]).toMatch(/; retrying in 0\.3s$/);
+  });
+
+  it('gives up on a body that stays wrong, with the error that says why', async () => {
+    const { c, api } = await client({ faults: [{ match: /runs\/r1$/, fault: { kind: 'body', body: '<html>proxy</html>', contentType: 'text/html' } }] });
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/unexpected response from GET .*runs\/r1: 200 with a body that is not JSON \(text\/html\)/);
+    expect(api.requests).toHaveLength(6);
   });
 
   it('quotes a body in an error without its terminal escapes or control characters', async () => {
-    const { c } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'body', body: '\u001b]0;pwned\u0007\u001b[31mred\u001b[0m\u0000 text', contentType: 'text/plain' } }] });
+    const { c } = await client({ faults: [{ match: /runs\/r1$/, fault: { kind: 'body', body: '\u001b]0;pwned\u0007\u001b[31mred\u001b[0m\u0000 text', contentType: 'text/plain' } }] });
     const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/not JSON \(text\/plain\): red text$/);
     expect((error as Error).message).not.toMatch(/[\u0000-\u001f]/);
@@ -147,7 +166,7 @@ describe('errors that end the gate', () => {
     const { c, api } = await client({ token: 'another-token-entirely' });
     const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).message).toMatch(/401 Unauthorized.*token in \$BUILDKITE_API_TOKEN.*read_suites scope for organization "acme" \(suite "web"\)/);
+    expect((error as ApiError).message).toMatch(/401 Unauthorized\): the token in \$BUILDKITE_API_TOKEN is not accepted\..*read_suites scope for organization "acme"/);
     expect(api.requests).toHaveLength(1);
   });
 
@@ -158,7 +177,7 @@ describe('errors that end the gate', () => {
 
   it('404 names the org and the suite', async () => {
     const { c, api } = await client();
-    await expect(c.listRunsForBuild('nope', 'b1', FAR)).rejects.toThrow(/404 Not Found.*org "acme" and suite-slug "nope".*The API said: "Not Found"/);
+    await expect(c.findRuns('nope', BUILD, FAR)).rejects.toThrow(/404 Not Found.*org "acme" and suite-slug "nope".*The API said: "Not Found"/);
     expect(api.requests).toHaveLength(1);
   });
 
@@ -177,17 +196,17 @@ describe('errors that end the gate', () => {
 
   it('sends the token only in the Authorization header', async () => {
     const { c, api } = await client();
-    await c.listRunsForBuild('web', 'b1', FAR);
+    await c.findRuns('web', BUILD, FAR);
     expect(api.requests[0]).toMatchObject({ authorization: `Bearer ${TOKEN}`, url: '/v2/analytics/organizations/acme/suites/web/runs?build_id=b1' });
   });
 });
 
 describe('rate-limit budget', () => {
   it('holds a request back while the window is spent instead of running into 429', async () => {
-    const { c, lines, clock, api } = await client({ rateLimit: { orgLimit: 200, userLimit: 2, windowMs: 60_000 } });
+    const { c, lines, clock, api, transport } = await client({ rateLimit: { orgLimit: 200, userLimit: 2, windowMs: 60_000 } });
     await c.getRun('web', 'r1', FAR);
     await c.getRun('web', 'r1', FAR);
-    expect(c.budget.exhausted(clock.now())?.scope).toBe('user');
+    expect(transport.budget.exhausted(clock.now())?.scope).toBe('user');
     // The fake clock skips the wait, so the server (on real time) would still say 429 — the point is the wait.
     await c.getRun('web', 'r1', 100_000).catch(() => {});
     expect(lines[0]).toMatch(/rate limit: no user requests left; waiting 60s for the window to reset/);

@@ -1,54 +1,71 @@
 import { describe, expect, it } from 'vitest';
-import type { FailurePage } from '../../src/api/client.js';
+import type { BuildTestPage, FailureList } from '../../src/api/endpoints.js';
 import { RateLimitBudget } from '../../src/api/rate-limit.js';
 import type { Run } from '../../src/api/schemas.js';
 import { ApiError, CancelledError, TransientApiError } from '../../src/errors.js';
-import { gateSuite, type GateSettings, type RunApi } from '../../src/gate/wait-for-run.js';
+import { gateSuite, type GateApi, type GateSettings } from '../../src/gate/index.js';
+import { Secrets } from '../../src/secrets.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const run = (state: Run['state'], result: Run['result']): Run => ({ id: 'r1', state, result, web_url: 'https://buildkite.com/r1' });
-const FAILURES: FailurePage = { executions: [{ test_name: 'a' }], total: 1, exact: true, requests: 1 };
+const FAILURES: FailureList = { executions: [{ test_name: 'a' }], total: 1, exact: true };
 
 /** Answers from scripts: each call takes the next answer; the last one repeats. Errors are thrown. */
-class ScriptedApi implements RunApi {
+export class ScriptedApi implements GateApi {
   readonly calls: string[] = [];
   constructor(
     readonly lists: (Run[] | Error)[],
     readonly runs: (Run | Error)[] = [],
-    readonly failures: (FailurePage | Error)[] = [FAILURES],
+    readonly failures: (FailureList | Error)[] = [FAILURES],
     readonly clock?: FakeClock,
+    /** Build tests pages: [muted pages, failing pages]; an Error is thrown at the first page. */
+    readonly buildTestPages: { muted: BuildTestPage[] | Error; failing: BuildTestPage[] | Error } = { muted: [], failing: [] },
   ) {}
   #next<T>(script: (T | Error)[]): T {
     const answer = script.length > 1 ? script.shift()! : script[0]!;
     if (answer instanceof Error) throw answer;
     return answer;
   }
-  async listRunsForBuild(): Promise<Run[]> {
+  async findRuns(): Promise<Run[]> {
     this.calls.push(`list@${this.clock?.time ?? ''}`);
-    return this.#next(this.lists);
-  }
-  async runsForCommit(): Promise<Run[]> {
-    this.calls.push(`commit@${this.clock?.time ?? ''}`);
     return this.#next(this.lists);
   }
   async getRun(): Promise<Run> {
     this.calls.push(`get@${this.clock?.time ?? ''}`);
     return this.#next(this.runs);
   }
-  async failedExecutions(): Promise<FailurePage> {
+  async failedExecutions(): Promise<FailureList> {
     this.calls.push(`failures@${this.clock?.time ?? ''}`);
     return this.#next(this.failures);
   }
+  async *buildTests(_build: string, filter: { muted: boolean }): AsyncGenerator<BuildTestPage> {
+    const pages = filter.muted ? this.buildTestPages.muted : this.buildTestPages.failing;
+    for (let i = 0; ; i++) {
+      this.calls.push(`${filter.muted ? 'muted' : 'tests'}#${i + 1}`);
+      if (pages instanceof Error) throw pages;
+      const page = pages[i] ?? { tests: [], more: false };
+      yield page;
+      if (!page.more) return;
+    }
+  }
 }
 
-const SETTINGS: GateSettings = { lookup: { buildId: 'b1' }, timeoutMs: 60_000, pollIntervalMs: 5_000, settleMs: 3_000, maxFailures: 50 };
+const SETTINGS: GateSettings = {
+  lookup: { kind: 'build', buildId: 'b1' },
+  timeoutMs: 60_000,
+  pollIntervalMs: 5_000,
+  settleMs: 3_000,
+  maxFailures: 50,
+  flakyTests: 'fail',
+  mutedTests: 'fail',
+};
 
-function setup(lists: (Run[] | Error)[], runs: (Run | Error)[] = [], failures?: (FailurePage | Error)[], budget = new RateLimitBudget()) {
+function setup(lists: (Run[] | Error)[], runs: (Run | Error)[] = [], failures?: (FailureList | Error)[], budget = new RateLimitBudget()) {
   const clock = new FakeClock();
   const api = new ScriptedApi(lists, runs, failures, clock);
   const lines: string[] = [];
   const controller = new AbortController();
-  const deps = { api, clock, budget, signal: controller.signal, log: (l: string) => lines.push(l) };
+  const deps = { api, clock, budget, signal: controller.signal, log: (l: string) => lines.push(l), secrets: new Secrets() };
   return { clock, api, lines, controller, gate: (settings: Partial<GateSettings> = {}) => gateSuite(deps, { ...SETTINGS, ...settings }, 'web') };
 }
 
@@ -119,7 +136,8 @@ describe('gateSuite', () => {
     const outcome = await gate({ timeoutMs: 20_000 });
     expect(outcome.verdict).toBe('inconclusive');
     expect(outcome.reason).toMatch(/no Test Engine run appeared for build b1 within 20s/);
-    expect(api.calls).toEqual(['list@0', 'list@5000', 'list@10000', 'list@15000', 'list@20000']);
+    // Then one Build tests request, for the "is suite-slug right?" hint.
+    expect(api.calls).toEqual(['list@0', 'list@5000', 'list@10000', 'list@15000', 'list@20000', 'tests#1']);
   });
 
   it('rides out transient errors on the next poll without changing the verdict', async () => {
@@ -128,7 +146,7 @@ describe('gateSuite', () => {
       [new TransientApiError('unexpected response from GET /runs/r1: not JSON'), run('finished', 'passed')],
     );
     expect((await gate({ settleMs: 0 })).verdict).toBe('passed');
-    expect(lines.filter((l) => l.includes('will try again'))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('reading again at the next poll'))).toHaveLength(2);
   });
 
   it('stops at once on a 401/403/404 with an error verdict', async () => {
@@ -138,12 +156,24 @@ describe('gateSuite', () => {
     expect(api.calls).toEqual(['list@0']);
   });
 
-  it('keeps the failed verdict when the failures cannot be listed', async () => {
+  it('keeps the failed verdict when the failures cannot be listed, and does not retry the listing itself', async () => {
     const error = new TransientApiError('GET /failed_executions answered 502');
-    const { gate, api } = setup([[run('finished', 'failed')]], [], [error, error, error]);
+    const { gate, api } = setup([[run('finished', 'failed')]], [], [error, FAILURES]);
     const outcome = await gate();
     expect(outcome).toMatchObject({ verdict: 'failed', failuresError: expect.stringMatching(/502/) });
-    expect(api.calls.filter((c) => c.startsWith('failures'))).toHaveLength(3);
+    // The transport retried; the phase asks once.
+    expect(api.calls.filter((c) => c.startsWith('failures'))).toHaveLength(1);
+  });
+
+  it.each([
+    ['running, failed → finished, passed', [run('running', 'failed')], [run('finished', 'passed')]],
+    ['finished, failed while settling → passed', [run('finished', 'passed')], [run('running', 'failed'), run('finished', 'passed')]],
+  ])('never leaves failed once a read showed it (%s: a lagging replica)', async (_, list, runs) => {
+    const { gate, lines } = setup([list], runs);
+    const outcome = await gate();
+    expect(outcome.verdict).toBe('failed');
+    expect(outcome.run?.result).toBe('failed');
+    expect(lines.join('\n')).toMatch(/a read said result passed after one said failed; failed is final/);
   });
 
   it('stretches the poll interval when the rate-limit budget runs low', async () => {

@@ -1,0 +1,305 @@
+/**
+ * The transport: every request the gate sends goes through `Transport.getJson`, and this file is the only
+ * place that retries. It holds a request back while the rate-limit window is spent, waits out a 429 until the
+ * reset it names, retries transient faults (network errors, 5xx, a body that is not the API's JSON) with
+ * backoff, renews an expiring credential once on 401, and never waits past the caller's deadline.
+ *
+ * The loop is ours rather than undici's retry interceptor: the interceptor decides at the response headers,
+ * so it can neither read a 429's JSON `reset` nor retry a body that broke off (it resumes with a Range
+ * header, which the API does not serve). undici still does the HTTP: pool, keep-alive, proxies, timeouts.
+ */
+import { EnvHttpProxyAgent, type Dispatcher } from './undici.js';
+import type * as z from 'zod/mini';
+import { formatSeconds, type Clock } from '../clock.js';
+import { ApiError, CancelledError, TransientApiError } from '../errors.js';
+import { cleanLine } from '../sanitize.js';
+import type { Secrets } from '../secrets.js';
+import { parseLinkHeader, type PageLinks } from './link.js';
+import { RateLimitBudget, rateLimitWaitMs, type Headers } from './rate-limit.js';
+import { ErrorBody, describeIssue } from './schemas.js';
+
+/** Network faults and undici's own timeouts: the request never got a complete answer. */
+const RETRY_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+/** Retries of one request after a fault or a 5xx; a 429 waits for its reset instead, as often as the deadline allows. */
+const MAX_RETRIES = 5;
+/** Backoff: 0.5 s, 1 s, 2 s, 4 s, 8 s ceilings (10 s at most), each jittered within [½, 1] of its ceiling. */
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+/** A 429 that names a reset of 0 s must still not turn into a tight loop. */
+const MIN_RATE_LIMIT_WAIT_MS = 500;
+
+export interface ProxySettings {
+  readonly httpProxy?: string | undefined;
+  readonly httpsProxy?: string | undefined;
+  readonly noProxy?: string | undefined;
+}
+
+/** The process's one connection pool. Proxies come from HTTP(S)_PROXY/NO_PROXY, handed over by the host. */
+export function createDispatcher(requestTimeoutMs: number, proxy: ProxySettings = {}): Dispatcher {
+  return new EnvHttpProxyAgent({
+    headersTimeout: requestTimeoutMs,
+    bodyTimeout: requestTimeoutMs,
+    connectTimeout: Math.min(requestTimeoutMs, 10_000),
+    keepAliveTimeout: 30_000,
+    ...proxy,
+  });
+}
+
+/** What a request authenticates with: an API token, or a suite's OIDC token that can be minted afresh. */
+export interface Credential {
+  /** The `Authorization` header's value. */
+  authorization(): Promise<string>;
+  /** For 401/403 messages: "the token in $BUILDKITE_API_TOKEN". */
+  readonly description: string;
+  /** What to do about a 401 or 403, for the message. */
+  readonly fix: string;
+  /** After a 401: replace the credential; true when the request is worth sending once more. */
+  renew?(): Promise<boolean>;
+}
+
+/** Whom a request concerns, for the messages of 401/403/404. */
+export interface RequestSubject {
+  readonly credential: Credential;
+  readonly org: string;
+  readonly suite?: string;
+}
+
+export interface TransportOptions {
+  readonly apiUrl: string;
+  readonly dispatcher: Dispatcher;
+  readonly signal: AbortSignal;
+  readonly log: (line: string) => void;
+  readonly clock: Clock;
+  readonly secrets: Secrets;
+  readonly budget?: RateLimitBudget;
+  readonly userAgent?: string;
+  /** For the backoff's jitter; tests pass a constant. */
+  readonly random?: () => number;
+}
+
+export interface JsonPage<T> {
+  readonly data: T;
+  readonly links: PageLinks;
+}
+
+/** One answer, or the fault that kept it from arriving. */
+type Answer =
+  | { readonly status: number; readonly headers: Headers; readonly text: string }
+  | { readonly fault: Error & { code?: string } };
+
+export class Transport {
+  readonly budget: RateLimitBudget;
+  readonly #options: TransportOptions;
+  readonly #origin: string;
+  #sent = 0;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    this.budget = options.budget ?? new RateLimitBudget();
+    this.#origin = new URL(options.apiUrl).origin;
+  }
+
+  /** Requests sent so far, retries included. */
+  get requests(): number {
+    return this.#sent;
+  }
+
+  async getJson<S extends z.ZodMiniType>(url: string, schema: S, subject: RequestSubject, deadlineMs: number): Promise<JsonPage<z.infer<S>>> {
+    const { clock, signal, log } = this.#options;
+    const what = describeRequest(url);
+    if (new URL(url).origin !== this.#origin) {
+      // A Link header pointing elsewhere would carry the token to another host.
+      throw new ApiError(`refusing ${what} at ${new URL(url).origin}: it is not api-url's origin ${this.#origin}, and the token goes only there`, 0);
+    }
+    let retries = 0;
+    let renewed = false;
+    for (;;) {
+      await this.#waitForBudget(deadlineMs);
+      const answer = await this.#send(url, subject.credential);
+      // Each transient case sets how long to wait, what to log, and what to throw when no retry is left.
+      let waitMs: number;
+      let line: string;
+      let failure: TransientApiError;
+      if ('fault' in answer) {
+        const fault = networkFault(answer.fault);
+        failure = new TransientApiError(`${what} failed: ${fault}`, { cause: answer.fault });
+        if (!answer.fault.code || !RETRY_CODES.has(answer.fault.code)) throw failure;
+        [waitMs, line] = [this.#backoff(++retries), `${what} failed: ${fault}`];
+      } else if (answer.status === 429) {
+        const body = parseJson(answer.text);
+        const scope = body && typeof body === 'object' && 'scope' in body ? String(body.scope) : 'unknown';
+        const named = rateLimitWaitMs(answer.headers, body, clock.now());
+        waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS);
+        line = `${what} rate limited (429, ${scope} scope)`;
+        failure = new TransientApiError(`${what} was rate limited (429) and the limit resets only after the timeout`);
+      } else if (answer.status >= 500) {
+        failure = new TransientApiError(`${what} answered ${answer.status} after every retry the timeout allowed.${apiSaid(answer.text)}`);
+        [waitMs, line] = [this.#backoff(++retries), `${what} answered ${answer.status}`];
+      } else if (answer.status === 401 && !renewed && subject.credential.renew) {
+        renewed = true;
+        if (!(await subject.credential.renew())) throw this.#statusError(answer, what, subject);
+        log(`${what} answered 401 with ${subject.credential.description}; renewed it, trying once more`);
+        continue;
+      } else if (answer.status >= 200 && answer.status < 300) {
+        const parsed = parseBody(answer, schema, what);
+        if (!(parsed instanceof TransientApiError)) return { data: parsed, links: linksOf(answer.headers, url) };
+        [waitMs, line, failure] = [this.#backoff(++retries), parsed.message, parsed];
+      } else {
+        throw this.#statusError(answer, what, subject);
+      }
+      if (retries > MAX_RETRIES || clock.now() + waitMs > deadlineMs) throw failure;
+      log(`${line}; retrying in ${formatSeconds(waitMs)}`);
+      await clock.sleep(waitMs, signal).catch(() => {
+        throw cancelled(signal);
+      });
+    }
+  }
+
+  async #send(url: string, credential: Credential): Promise<Answer> {
+    const { signal, dispatcher, clock } = this.#options;
+    this.budget.spend(clock.now());
+    this.#sent++;
+    try {
+      const { origin, pathname, search } = new URL(url);
+      const response = await dispatcher.request({
+        origin,
+        path: pathname + search,
+        method: 'GET',
+        signal,
+        headers: {
+          authorization: await credential.authorization(),
+          accept: 'application/json',
+          'user-agent': this.#options.userAgent ?? 'test-engine-gate',
+        },
+      });
+      const headers = response.headers as Headers;
+      this.budget.update(headers, clock.now());
+      return { status: response.statusCode, headers, text: await response.body.text() };
+    } catch (error) {
+      if (signal.aborted) throw cancelled(signal);
+      return { fault: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+
+  /** Holds a request back while a rate-limit window is spent, instead of sending it into a 429. */
+  async #waitForBudget(deadlineMs: number): Promise<void> {
+    const { clock, signal, log } = this.#options;
+    for (;;) {
+      const now = clock.now();
+      const exhausted = this.budget.exhausted(now);
+      if (!exhausted) return;
+      if (now + exhausted.waitMs > deadlineMs) {
+        throw new TransientApiError(`the ${exhausted.scope} rate limit is spent until ${formatSeconds(exhausted.waitMs)} from now, past the timeout`);
+      }
+      log(`rate limit: no ${exhausted.scope} requests left; waiting ${formatSeconds(exhausted.waitMs)} for the window to reset`);
+      await clock.sleep(exhausted.waitMs + 50, signal).catch(() => {
+        throw cancelled(signal);
+      });
+    }
+  }
+
+  /** Exponential backoff with equal jitter: a random delay in [½, 1] × base × 2^(retry−1), capped. */
+  #backoff(retry: number): number {
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, retry - 1));
+    return Math.round(ceiling * (0.5 + (this.#options.random ?? Math.random)() / 2));
+  }
+
+  #statusError(answer: { status: number; headers: Headers; text: string }, what: string, subject: RequestSubject): ApiError {
+    const { status, headers, text } = answer;
+    const { org, suite, credential } = subject;
+    const said = apiSaid(text);
+    const where = suite ? `organization "${org}" (suite "${suite}")` : `organization "${org}"`;
+    if (status === 401) return new ApiError(`${what} was refused (401 Unauthorized): ${credential.description} is not accepted.${said} ${credential.fix}`, status);
+    if (status === 403) return new ApiError(`${what} was refused (403 Forbidden): ${credential.description} lacks the read_suites scope or access to ${where}.${said} ${credential.fix}`, status);
+    if (status === 404) {
+      const check = suite ? `check org "${org}" and suite-slug "${suite}" (the suite's slug is in its Test Engine URL)` : `check org "${org}"`;
+      return new ApiError(`${what} found nothing (404 Not Found): ${check}, and that ${credential.description} can see them.${said}`, status);
+    }
+    if (status >= 300 && status < 400) {
+      const location = headers.location ? ` to ${String(headers.location).split('?')[0]}` : '';
+      return new ApiError(`${what} answered ${status}, a redirect${location}; it is not followed, so the token stays with api-url. Check api-url.`, status);
+    }
+    return new ApiError(`${what} answered ${status}.${said}`, status);
+  }
+}
+
+/** The path and query of an API URL, for log lines (there are no credentials in it). */
+function describeRequest(url: string): string {
+  const u = new URL(url);
+  return `GET ${u.pathname}${u.search}`;
+}
+
+function cancelled(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new CancelledError();
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The body as the schema's type, or the transient error that says how it differs. */
+function parseBody<S extends z.ZodMiniType>(answer: { status: number; headers: Headers; text: string }, schema: S, what: string): z.infer<S> | TransientApiError {
+  const json = parseJson(answer.text);
+  if (json === undefined) {
+    const type = String(answer.headers['content-type'] ?? 'no content type');
+    return new TransientApiError(`unexpected response from ${what}: ${answer.status} with a body that is not JSON (${type}): ${excerpt(answer.text)}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  return new TransientApiError(`unexpected response from ${what}: ${issue ? describeIssue(issue) : 'wrong shape'} (${excerpt(answer.text)})`);
+}
+
+function linksOf(headers: Headers, url: string): PageLinks {
+  const link = headers.link;
+  return parseLinkHeader(Array.isArray(link) ? link.join(', ') : link, url);
+}
+
+/** ` The API said: "…".` from a JSON error body, or nothing (a proxy's page: the status says enough). */
+function apiSaid(text: string): string {
+  const body = ErrorBody.safeParse(parseJson(text));
+  return body.success && body.data.message ? ` The API said: "${excerpt(body.data.message)}".` : '';
+}
+
+function networkFault(error: Error & { code?: string }): string {
+  const messages: Record<string, string> = {
+    UND_ERR_HEADERS_TIMEOUT: 'no response headers within request-timeout',
+    UND_ERR_BODY_TIMEOUT: 'the response body stalled for longer than request-timeout',
+    UND_ERR_CONNECT_TIMEOUT: 'could not connect in time',
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    UND_ERR_SOCKET: 'connection closed unexpectedly',
+    ENOTFOUND: 'host not found (DNS)',
+    EAI_AGAIN: 'DNS lookup failed temporarily',
+  };
+  if (error.code && messages[error.code]) return messages[error.code]!;
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error && cause !== error) return `${error.message} (${networkFault(cause)})`;
+  return error.code ? `${error.message} (${error.code})` : error.message;
+}
+
+/** A short, single-line excerpt of text from the API, for error messages. */
+function excerpt(text: string, max = 120): string {
+  // The API's (or a proxy's) text is untrusted like test output: no terminal escapes into the job log.
+  const { text: line, omitted } = cleanLine(text, max);
+  return omitted ? `${line}…` : line || '(empty)';
+}

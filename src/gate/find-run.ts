@@ -1,0 +1,49 @@
+/** SPEC.md step 2: find the suite's run of this build, polling while the list is empty. */
+import type { Run } from '../api/schemas.js';
+import { formatSeconds } from '../clock.js';
+import { suitesWithResults } from './excuse.js';
+import type { Poll } from './poll.js';
+import type { SuiteOutcome } from './verdict.js';
+
+export type Finding = { readonly run: Run } | { readonly outcome: Omit<SuiteOutcome, 'suite' | 'elapsedMs'> };
+
+export async function findRun(poll: Poll): Promise<Finding> {
+  const { lookup, timeoutMs } = poll.settings;
+  const subject = lookup.kind === 'build' ? `build ${lookup.buildId}` : `commit ${lookup.commit}`;
+  let announcedWait = false;
+  for (;;) {
+    const runs = await poll.read(() => poll.deps.api.findRuns(poll.suite, lookup, poll.deadline));
+    if (runs && runs.length > 0) {
+      const run = runs[0]!;
+      const why =
+        lookup.kind === 'build'
+          ? runs.length > 1 ? ` (${runs.length} runs for this build; gating on the newest)` : ''
+          : ` (chosen as the newest of the suite's recent runs with commit_sha ${lookup.commit}${runs.length > 1 ? `; ${runs.length} such runs` : ''})`;
+      poll.log(`run found: ${run.web_url ?? run.id} — ${run.state}, result ${run.result}${why}`);
+      return { run };
+    }
+    if (runs && !announcedWait) {
+      poll.log(`no Test Engine run for ${subject} yet; waiting for its first upload to be processed`);
+      announcedWait = true;
+    }
+    if (poll.timedOut) break;
+    await poll.pause();
+  }
+
+  // A mistyped or defaulted suite-slug is the usual cause: say which suites do have results in this build.
+  const others = lookup.kind === 'build' ? await suitesWithResults(poll, lookup.buildId) : [];
+  const hint = others.filter((s) => s !== poll.suite);
+  return {
+    outcome: {
+      verdict: 'inconclusive',
+      reason: `no Test Engine run appeared for ${subject} within ${formatSeconds(timeoutMs)}${poll.lastErrorNote}`,
+      advice: [
+        hint.length
+          ? `This build has failing test results in suite${hint.length > 1 ? 's' : ''} ${hint.join(', ')}: is suite-slug ("${poll.suite}") right?`
+          : `Check that the test steps upload to suite "${poll.suite}" (suite-slug) and ran in this build.`,
+        `If the uploads are slow to be processed, raise timeout (now ${formatSeconds(timeoutMs)}).`,
+        'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
+      ],
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * SPEC.md step 3: poll the run until it is finished. A pass seen while running is no verdict; a finished pass
+ * is read once more after `settle` before it is believed; `failed` is final — it needs no settling, it stands
+ * at the timeout while the run still runs, and once any read has shown it, no later read moves away from it
+ * (a lagging replica saying `passed`).
+ */
+import type { Run } from '../api/schemas.js';
+import { formatSeconds } from '../clock.js';
+import type { Poll } from './poll.js';
+import type { SuiteOutcome } from './verdict.js';
+
+/** The read that confirms a pass may run a little past `timeout`: the pass was seen in time. */
+const SETTLE_READ_GRACE_MS = 30_000;
+
+export type Waiting = { readonly failed: Run } | { readonly outcome: Omit<SuiteOutcome, 'suite' | 'elapsedMs'> };
+
+export async function waitForFinish(poll: Poll, found: Run): Promise<Waiting> {
+  const { settings, deps, progress } = poll;
+  let run = found;
+  let failedSeen = run.result === 'failed';
+  /** Takes a new read in: logs what changed, and keeps `failed` once it was seen. */
+  const take = (next: Run) => {
+    if (failedSeen && next.result !== 'failed') {
+      poll.log(`a read said result ${next.result} after one said failed; failed is final, so it stays failed`);
+      next = { ...next, result: 'failed' };
+    }
+    failedSeen ||= next.result === 'failed';
+    logChange(poll, run, next);
+    run = next;
+    progress.run = run;
+  };
+  progress.phase = 'waiting';
+  progress.run = run;
+
+  for (;;) {
+    if (run.result === 'stale') {
+      return { outcome: { verdict: 'inconclusive', run, reason: 'Test Engine marked the run stale: it received no results for too long', advice: staleAdvice } };
+    }
+    if (run.state === 'finished' && run.result === 'failed') return { failed: run };
+    if (run.state === 'finished' && run.result === 'passed') {
+      if (settings.settleMs === 0) return { outcome: { verdict: 'passed', run, reason: 'the run finished and passed' } };
+      progress.phase = 'settling';
+      poll.log(`finished and passed; reading it again in ${formatSeconds(settings.settleMs)} to confirm (settle)`);
+      await deps.clock.sleep(settings.settleMs, deps.signal);
+      const again = await poll.read(() => deps.api.getRun(poll.suite, run.id, Math.max(poll.deadline, poll.now + SETTLE_READ_GRACE_MS)));
+      progress.phase = 'waiting';
+      if (again?.state === 'finished' && again.result === 'passed') {
+        progress.run = again;
+        poll.log('confirmed: finished and passed');
+        return { outcome: { verdict: 'passed', run: again, reason: 'the run finished and passed' } };
+      }
+      if (again) {
+        take(again);
+        continue;
+      }
+      // The confirming read was given up on: the ordinary poll below reads again.
+    }
+    if (poll.timedOut) {
+      if (run.result === 'failed') {
+        poll.log(`timeout reached while the run is still ${run.state}; its result is failed, and failed is final`);
+        return { failed: run };
+      }
+      const reason =
+        run.state === 'finished'
+          ? `the run finished without a result (result ${run.result}): Test Engine processed no test results for it`
+          : `the run did not finish within ${formatSeconds(settings.timeoutMs)}: it is still ${run.state}, result ${run.result}`;
+      return { outcome: { verdict: 'inconclusive', run, reason: reason + poll.lastErrorNote, advice: timeoutAdvice(settings.timeoutMs) } };
+    }
+    await poll.pause();
+    const next = await poll.read(() => deps.api.getRun(poll.suite, run.id, poll.deadline));
+    if (next) take(next);
+  }
+}
+
+const staleAdvice = [
+  'Check that every test job of this build uploaded its results (a job that crashed before uploading leaves the run without results).',
+  'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
+];
+
+function timeoutAdvice(timeoutMs: number): string[] {
+  return [
+    `If the uploads are still being processed, raise timeout (now ${formatSeconds(timeoutMs)}).`,
+    'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
+  ];
+}
+
+function logChange(poll: Poll, before: Run, after: Run): void {
+  const changes: string[] = [];
+  if (before.state !== after.state) changes.push(`state ${before.state} → ${after.state}`);
+  if (before.result !== after.result) changes.push(`result ${before.result} → ${after.result}`);
+  if (changes.length) poll.log(changes.join(', '));
+}
