@@ -63,6 +63,26 @@ const failures: FakeFailure[] = [
     duration: 5.003,
     test_execution_url: `${testsUrl}/2c3d4e5f?execution_id=d4f0e64c`,
   },
+  // Failed, then passed when its job was retried: excused (flaky-tests: pass), listed apart.
+  {
+    execution_id: 'e5f0e64c-ae4b-470e-b41f-5431205caf0a',
+    test_id: '3d4e5f60-df94-4b60-81ed-14f9db7bbfdc',
+    test_name: 'Search suggests products as you type',
+    location: './spec/features/search_spec.rb:12',
+    failure_reason: 'Capybara::ElementNotFound: Unable to find css ".suggestion"',
+    duration: 2.51,
+    test_execution_url: `${testsUrl}/3d4e5f60?execution_id=e5f0e64c`,
+  },
+  // Muted in Test Engine's test state management: excused (muted-tests: pass), listed apart.
+  {
+    execution_id: 'f6f0e64c-ae4b-470e-b41f-5431205caf0b',
+    test_id: '4e5f6071-df94-4b60-81ed-14f9db7bbfdd',
+    test_name: 'Legacy CSV export includes archived orders',
+    location: './spec/exports/csv_export_spec.rb:88',
+    failure_reason: 'expected 12 rows, got 11',
+    duration: 0.87,
+    test_execution_url: `${testsUrl}/4e5f6071?execution_id=f6f0e64c`,
+  },
 ];
 
 const api = await startFakeTestEngine({
@@ -73,6 +93,7 @@ const api = await startFakeTestEngine({
   suites: [
     {
       slug: suite,
+      muted: ['4e5f6071-df94-4b60-81ed-14f9db7bbfdd'],
       runs: [
         {
           id: runId,
@@ -86,6 +107,7 @@ const api = await startFakeTestEngine({
             ['finished', 'failed'],
           ],
           failures,
+          passedOnRetry: ['3d4e5f60-df94-4b60-81ed-14f9db7bbfdc'],
         },
       ],
     },
@@ -98,7 +120,7 @@ const agent = join(work, 'buildkite-agent');
 writeFileSync(agent, `#!/usr/bin/env bash\necho "$*" > "${annotationFile}.args"\ncat > "${annotationFile}"\n`);
 chmodSync(agent, 0o755);
 
-console.log(`Simulated Test Engine API at ${api.url}: suite "${suite}" of org "${org}"; its run appears, fails, finishes.\n`);
+console.log(`Simulated Test Engine API at ${api.url}: suite "${suite}" of org "${org}"; its run appears, fails, finishes.\nFour tests fail for real; one failed and then passed on a retry, one is muted: those two are excused.\n`);
 console.log('──────── job log ────────');
 const code = await new Promise<number>((done) => {
   const child = spawn('bash', [resolve('hooks/command')], {

@@ -44,10 +44,10 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
   if (flakyTests === 'fail' && mutedTests === 'fail') return undefined;
   const buildId = run.build_id ?? (lookup.kind === 'build' ? lookup.buildId : undefined);
   const unchecked = (note: string): Excusal => {
-    poll.log(`retries and mutes: ${note}`);
+    poll.log(note);
     return { excuses: { flaky: [], muted: [], complete: false, note }, allExcused: false };
   };
-  if (!buildId) return unchecked('retries and mutes could not be checked: the run names no build');
+  if (!buildId) return unchecked('Retries and mutes could not be checked: the run names no build.');
 
   poll.progress.phase = 'checking retries and mutes';
   const { api } = poll.deps;
@@ -73,7 +73,7 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
     }
   } catch (error) {
     if (!(error instanceof ApiError || error instanceof TransientApiError)) throw error;
-    return unchecked(`retries and mutes could not be checked: ${describeError(error, poll.deps.secrets)}`);
+    return unchecked(`Retries and mutes could not be checked: ${describeError(error, poll.deps.secrets)}`);
   }
 
   const excuses = { flaky, muted, complete };
@@ -84,7 +84,7 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
   }
   const gap = missingEvidence(poll.suite, [...flaky, ...muted], failures);
   if (gap) {
-    poll.log(`retries and mutes: ${gap}`);
+    poll.log(gap);
     return { excuses: { ...excuses, note: gap }, allExcused: false };
   }
   poll.log(`retries and mutes: every failing test is excused (${counts})`);
@@ -93,19 +93,20 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
 
 /** Why the excused tests do not account for the run's failures, or undefined when they do. */
 function missingEvidence(suite: string, excusedTests: readonly ExcusedTest[], failures: FailureList | undefined): string | undefined {
+  const nothing = 'Retries and mutes excuse nothing';
   if (excusedTests.length === 0) {
-    return `the Build tests API lists no failing test of suite "${suite}" for this build (it covers builds up to 24 hours old), so nothing is excused`;
+    return `${nothing}: the Build tests API lists no failing test of suite "${suite}" for this build (it covers builds up to 24 hours old).`;
   }
-  if (!failures) return 'the failed executions could not be listed, so the excuses could not be checked against them; nothing is excused';
+  if (!failures) return `${nothing}: the failed executions could not be listed, so the excuses could not be checked against them.`;
   const ids = new Set(excusedTests.map((t) => t.id));
   const unlisted = failures.executions.filter((e) => !e.test_id || !ids.has(e.test_id));
   if (unlisted.length) {
     const example = unlisted[0]!.test_name ? ` (such as "${unlisted[0]!.test_name}")` : '';
-    return `the Build tests API does not list ${unlisted.length === 1 ? 'a failing test' : `${unlisted.length} failing tests`} of the run${example}, so nothing is excused`;
+    return `${nothing}: the Build tests API does not list ${unlisted.length === 1 ? 'a failing test' : `${unlisted.length} failing tests`} of the run${example}.`;
   }
   const accounted = excusedTests.reduce((n, t) => n + t.failed, 0);
   if (!failures.exact || accounted < failures.total) {
-    return `the excused tests account for ${accounted} failed executions and the run has ${failures.exact ? '' : 'at least '}${failures.total}, so nothing is excused`;
+    return `${nothing}: the excused tests account for ${accounted} failed executions and the run has ${failures.exact ? '' : 'at least '}${failures.total}.`;
   }
   return undefined;
 }

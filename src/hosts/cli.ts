@@ -54,7 +54,8 @@ ${rows.join('\n')}
 The API token is read from the variable named by --api-token-env-name (default BUILDKITE_API_TOKEN);
 it needs the read_suites scope.
 
-Exit codes: 0 passed · 1 tests failed · 2 configuration, authentication or not-found error ·
+Exit codes: 0 passed (or failed only on tests that passed on retry or are muted) · 1 tests failed ·
+2 configuration, authentication or not-found error ·
 3 inconclusive (no run, not finished in time, stale) · 130/143 interrupted.
 `;
 }

@@ -22,7 +22,7 @@ export function verdictLines(outcome: SuiteOutcome, secrets: Secrets): string[] 
   if (outcome.run?.web_url) lines.push(`run: ${cleanLine(outcome.run.web_url, 500).text}`);
   if (outcome.failuresError) lines.push(`the failures could not be listed: ${cleanLine(outcome.failuresError, 500, secrets).text}`);
   const excuses = outcome.excuses;
-  if (excuses?.note) lines.push(`retries and mutes: ${cleanLine(excuses.note, 800, secrets).text}`);
+  if (excuses?.note) lines.push(cleanLine(excuses.note, 800, secrets).text);
   const excused = excusedIds(excuses);
   const groups = groupByTest((outcome.failures?.executions ?? []).filter((e) => !e.test_id || !excused.has(e.test_id)));
   if (outcome.verdict !== 'passed') {

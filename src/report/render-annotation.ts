@@ -82,7 +82,7 @@ function renderFailed(outcome: SuiteOutcome, ctx: FailedContext): string {
   const heading = excusedPass
     ? `<h3>ℹ️ Test Engine: ${ctx.suite} passed — the run failed only on excused tests</h3>\n`
     : `<h3>${VERDICTS.failed.icon} Test Engine: ${ctx.suite} failed`;
-  const note = excuses?.note ? `<p>Retries and mutes: ${escapeInline(cleanLine(excuses.note, 800, ctx.secrets).text)}</p>\n` : '';
+  const note = excuses?.note ? `<p>${escapeInline(cleanLine(excuses.note, 800, ctx.secrets).text)}</p>\n` : '';
   const excusedBody = excuses ? renderExcused(excuses, ctx.secrets) : '';
   if (!failures) {
     const why = escapeInline(cleanLine(outcome.failuresError ?? 'unknown error', 500, ctx.secrets).text);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeTestEngine, type FakeFailure, type FakeRun, type FakeTestEngine } from '../../sim/fake-test-engine.js';
+import { startFakeTestEngine, type FakeFailure, type FakeRun, type FakeSuite, type FakeTestEngine } from '../../sim/fake-test-engine.js';
 import { BUILD_ID, BUNDLE, TOKEN } from '../support/run-plugin.js';
 
 let api: FakeTestEngine | undefined;
@@ -26,8 +26,9 @@ function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
-async function runAction(inputs: Record<string, string>, runs: FakeRun[], extraEnv: Record<string, string> = {}) {
-  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }] });
+async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeSuite[], extraEnv: Record<string, string> = {}) {
+  const suites = runs.length && 'slug' in runs[0]! ? (runs as FakeSuite[]) : [{ slug: 'web', runs: runs as FakeRun[] }];
+  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites });
   const dir = mkdtempSync(join(tmpdir(), 'teg-action-'));
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -112,6 +113,32 @@ describe('GitHub Action', () => {
     expect(r.code).toBe(3);
     expect(r.outputs.result).toBe('inconclusive');
     expect(r.stdout).toMatch(/^::error::web: no Test Engine run appeared for commit a3f1c2d4e5b6a7980123456789abcdef01234567 within 1\.0s/m);
+  });
+
+  it('a run that failed only on excused tests passes, with flaky-count, muted-count and the sections in the summary', async () => {
+    const flaky = { test_id: 'f', test_name: 'Search is fast', failure_reason: 'timeout' };
+    const muted = { test_id: 'm', test_name: 'Legacy export', failure_reason: 'boom' };
+    const r = await runAction({ 'build-id': BUILD_ID }, [
+      { slug: 'web', muted: ['m'], runs: [{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: [flaky, muted], passedOnRetry: ['f'] }] },
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatchObject({ result: 'passed', 'failed-count': '2', 'flaky-count': '1', 'muted-count': '1' });
+    expect(JSON.parse(r.outputs.results!)).toEqual([expect.objectContaining({ suite: 'web', result: 'passed', flakyCount: 1, mutedCount: 1, excused: true })]);
+    expect(r.summary).toMatch(/Passed on retry — 1 test[\s\S]*Search is fast[\s\S]*Muted — 1 test[\s\S]*Legacy export/);
+    expect(r.stdout).not.toMatch(/^::error/m);
+  });
+
+  it('several suites: the result output is the worst verdict, the results output has one entry each', async () => {
+    const r = await runAction({ 'build-id': BUILD_ID, 'suite-slug': 'web, api', timeout: '1' }, [
+      { slug: 'web', runs: [{ id: 'w', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: [{ test_id: 't', test_name: 'x', failure_reason: 'y' }] }] },
+      { slug: 'api', runs: [{ id: 'a', buildId: BUILD_ID, timeline: [['finished', 'stale']] }] },
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.outputs.result).toBe('failed');
+    expect(JSON.parse(r.outputs.results!).map((e: { suite: string; result: string }) => [e.suite, e.result])).toEqual([
+      ['web', 'failed'],
+      ['api', 'stale'],
+    ]);
   });
 
   it('a stale run reports result stale', async () => {

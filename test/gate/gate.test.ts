@@ -191,3 +191,56 @@ describe('gateSuite', () => {
     await expect(gate()).rejects.toBeInstanceOf(CancelledError);
   });
 });
+
+describe('excuseFailures (step 5b): sorting and paging', () => {
+  const test = (id: string, passed: number, failed = 1) => ({
+    id,
+    url: `https://api.buildkite.com/v2/analytics/organizations/acme/suites/web/tests/${id}`,
+    name: id,
+    executions_count_by_result: { passed, failed },
+  });
+  const failuresOf = (...ids: string[]): FailureList => ({ executions: ids.map((id) => ({ test_id: id, test_name: id })), total: ids.length, exact: true });
+
+  function excuse(pages: ConstructorParameters<typeof ScriptedApi>[4], failures: FailureList, settings: Partial<GateSettings> = {}) {
+    const clock = new FakeClock();
+    const api = new ScriptedApi([[run('finished', 'failed')]], [], [failures], clock, pages);
+    const deps = { api, clock, budget: new RateLimitBudget(), signal: new AbortController().signal, log: () => {}, secrets: new Secrets() };
+    return { api, outcome: gateSuite(deps, { ...SETTINGS, flakyTests: 'pass', mutedTests: 'pass', ...settings }, 'web') };
+  }
+
+  it('counts a test that is both muted and passed on retry as muted', async () => {
+    const pages = { muted: [{ tests: [test('both', 1)], more: false }], failing: [{ tests: [test('both', 1)], more: false }] };
+    const { outcome } = excuse(pages, failuresOf('both'));
+    expect((await outcome).excuses).toMatchObject({ muted: [{ id: 'both' }], flaky: [] });
+    // With muted-tests: fail, being muted excuses nothing, and passing on retry does not excuse it either.
+    const strict = excuse(pages, failuresOf('both'), { mutedTests: 'fail' });
+    expect((await strict.outcome).verdict).toBe('failed');
+  });
+
+  it('stops at the first page with an unexcused failure, and says the counts are lower bounds', async () => {
+    const pages = { muted: [], failing: [{ tests: [test('flaky', 1), test('hard', 0)], more: true }, { tests: [test('other', 1)], more: false }] };
+    const { api, outcome } = excuse(pages, failuresOf('flaky', 'hard'));
+    expect(await outcome).toMatchObject({ verdict: 'failed', excuses: { complete: false, flaky: [{ id: 'flaky' }] } });
+    expect(api.calls.filter((c) => c.startsWith('tests'))).toEqual(['tests#1']);
+  });
+
+  it('reads on while everything so far is excused, and passes with a reason that says why', async () => {
+    const pages = { muted: [{ tests: [test('m', 0)], more: false }], failing: [{ tests: [test('a', 1)], more: true }, { tests: [test('m', 0)], more: false }] };
+    const { api, outcome } = excuse(pages, failuresOf('a', 'm'));
+    expect(await outcome).toMatchObject({ verdict: 'passed', reason: 'the run failed only on 1 test that passed on retry and 1 muted test', excuses: { complete: true } });
+    expect(api.calls.filter((c) => /^(tests|muted)/.test(c))).toEqual(['muted#1', 'tests#1', 'tests#2']);
+  });
+
+  it('keeps only the tests of its own suite', async () => {
+    const other = { ...test('hard', 0), url: 'https://api.buildkite.com/v2/analytics/organizations/acme/suites/api/tests/hard' };
+    const pages = { muted: [], failing: [{ tests: [test('flaky', 1), other], more: false }] };
+    expect((await excuse(pages, failuresOf('flaky')).outcome).verdict).toBe('passed');
+  });
+
+  it('excuses nothing without an exact failure count to check against', async () => {
+    const pages = { muted: [], failing: [{ tests: [test('flaky', 1, 100)], more: false }] };
+    const outcome = await excuse(pages, { ...failuresOf('flaky'), total: 100, exact: false }).outcome;
+    expect(outcome.verdict).toBe('failed');
+    expect(outcome.excuses?.note).toMatch(/account for 100 failed executions and the run has at least 100/);
+  });
+});

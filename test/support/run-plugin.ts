@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
 import type { FakeRun, FakeTestEngine } from '../../sim/fake-test-engine.js';
+import { run } from '../../src/main.js';
+import { FakeClock } from './fake-clock.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const HOOK = join(ROOT, 'hooks/command');
@@ -63,24 +65,38 @@ export function useFakeApi(): { current: FakeTestEngine | undefined } {
   return holder;
 }
 
-export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
+/** A work directory with a stand-in `buildkite-agent` in bin/ that records each call in calls/. */
+function agentStub(agent: RunOptions['agent']): { work: string; bin: string; calls: () => AgentCall[] } {
   const work = mkdtempSync(join(tmpdir(), 'teg-test-'));
   const calls = join(work, 'calls');
   const bin = join(work, 'bin');
   mkdirSync(calls);
   mkdirSync(bin);
-  if (options.agent !== 'missing') {
+  if (agent !== 'missing') {
     writeFileSync(
       join(bin, 'buildkite-agent'),
       `#!/usr/bin/env bash
 n=$(ls "${calls}" | wc -l)
 printf '%s\\n' "$@" > "${calls}/$n.args"
 cat > "${calls}/$n.stdin"
-exit ${options.agent ?? 0}
+exit ${agent ?? 0}
 `,
     );
     chmodSync(join(bin, 'buildkite-agent'), 0o755);
   }
+  const read = () =>
+    readdirSync(calls)
+      .filter((f) => f.endsWith('.args'))
+      .sort((a, b) => parseInt(a) - parseInt(b))
+      .map((f) => ({
+        args: readFileSync(join(calls, f), 'utf8').trimEnd().split('\n'),
+        stdin: readFileSync(join(calls, f.replace('.args', '.stdin')), 'utf8'),
+      }));
+  return { work, bin, calls: read };
+}
+
+/** The job's environment: the Buildkite variables, the token, the plugin configuration, the stub first on PATH. */
+function jobEnv(bin: string, options: RunOptions): Record<string, string> {
   const env: Record<string, string | undefined> = {
     PATH: `${bin}:${process.env.PATH}`,
     HOME: process.env.HOME,
@@ -93,7 +109,12 @@ exit ${options.agent ?? 0}
     ...options.env,
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return env as Record<string, string>;
+}
 
+export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
+  const { work, bin, calls } = agentStub(options.agent);
+  const env = jobEnv(bin, options);
   const started = performance.now();
   const child = options.cliArgs
     ? spawn(process.execPath, [BUNDLE, ...options.cliArgs], { cwd: work, env: env as NodeJS.ProcessEnv })
@@ -106,15 +127,33 @@ exit ${options.agent ?? 0}
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('close', (c, s) => done([c, s])));
   const ms = performance.now() - started;
 
-  const agentCalls = readdirSync(calls)
-    .filter((f) => f.endsWith('.args'))
-    .sort((a, b) => parseInt(a) - parseInt(b))
-    .map((f) => ({
-      args: readFileSync(join(calls, f), 'utf8').trimEnd().split('\n'),
-      stdin: readFileSync(join(calls, f.replace('.args', '.stdin')), 'utf8'),
-    }));
+  const agentCalls = calls();
   rmSync(work, { recursive: true, force: true });
   return { code, signal, stdout, stderr, agentCalls, ms };
+}
+
+/**
+ * The same job, but `run()` from src/main.ts in this process with a fake clock: polls, backoff and rate-limit
+ * waits take no real time, so fault cases that would wait seconds run in milliseconds. The HTTP is real.
+ */
+export async function runPluginInProcess(options: RunOptions = {}): Promise<RunResult & { clock: FakeClock }> {
+  const { work, bin, calls } = agentStub(options.agent);
+  const env = jobEnv(bin, options);
+  const clock = new FakeClock();
+  let stdout = '';
+  let stderr = '';
+  const started = performance.now();
+  const code = await run({
+    argv: ['--buildkite-plugin'],
+    env,
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    clock,
+    random: () => 0,
+  });
+  const agentCalls = calls();
+  rmSync(work, { recursive: true, force: true });
+  return { code, signal: null, stdout, stderr, agentCalls, ms: performance.now() - started, clock };
 }
 
 /** Polls until `check` is true (for waiting on a server-side event in a subprocess test). */
