@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // No test waits in real time for long: a test still running after this is stuck, not slow.
     testTimeout: 30_000,
-    // End-to-end tests start a server and a node process each; two cores, so keep parallelism modest.
+    // These machines have two cores, and many end-to-end tests start a node process beside the test's own.
     maxWorkers: 2,
   },
 });

@@ -42,7 +42,7 @@ export class RateLimitBudget {
   readonly #windows = new Map<Scope, Window>();
   readonly #consumers = new Map<Scope, number>();
 
-  /** Reads the four headers of a response (any status). Returns the scopes it learnt about. */
+  /** Reads the four headers of a response (any status) into the windows of both scopes. */
   update(headers: Headers, nowMs: number): void {
     this.#read('organization', headers, 'ratelimit-remaining', 'ratelimit-reset', nowMs);
     this.#read('user', headers, 'ratelimit-user-remaining', 'ratelimit-user-reset', nowMs);

@@ -2,6 +2,7 @@
  * The Buildkite plugin host: configuration from the plugin (BUILDKITE_PLUGIN_CONFIGURATION, else the
  * BUILDKITE_PLUGIN_TEST_ENGINE_GATE_* variables), log groups, annotations through `buildkite-agent`.
  */
+import { formatSeconds } from '../clock.js';
 import { parseConfig, type Config, type RawValue } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { annotationStyle, shouldReport, type SuiteOutcome } from '../gate/verdict.js';
@@ -85,7 +86,7 @@ export function runAgent(args: readonly string[], stdin: string, env: Env, timeo
       resolve({ ok: false, detail: error.code === 'ENOENT' ? 'buildkite-agent is not on PATH' : error.message });
     });
     child.on('close', (code, signal) => {
-      if (timedOut) return resolve({ ok: false, detail: `buildkite-agent did not finish within ${Math.round(timeoutMs / 1000)}s and was stopped` });
+      if (timedOut) return resolve({ ok: false, detail: `buildkite-agent did not finish within ${formatSeconds(timeoutMs)} and was stopped` });
       resolve(code === 0 ? { ok: true, detail: '' } : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` });
     });
     child.stdin.on('error', () => {}); // an agent that exits early closes its stdin; 'close' reports it

@@ -201,15 +201,36 @@ describe('errors that end the gate', () => {
   });
 });
 
+describe('findRuns by commit (GitHub, no build id)', () => {
+  const runs = (n: number, sha: (i: number) => string) => Array.from({ length: n }, (_, i) => ({ id: `r${i}`, buildId: `b${i}`, timeline: [['finished', 'passed']] as const, commitSha: sha(i) }));
+
+  it('reads at most the 3 newest pages of runs', async () => {
+    const { c, api } = await client({ suites: [{ slug: 'web', runs: runs(350, () => 'ffffffffffffffffffffffffffffffffffffffff') }] });
+    expect(await c.findRuns('web', { kind: 'commit', commit: 'a3f1c2d' }, FAR)).toEqual([]);
+    expect(api.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('page') ?? '1')).toEqual(['1', '2', '3']);
+  });
+
+  it('matches a short SHA against the start of each run\'s full SHA, and stops at the first page with a match', async () => {
+    const full = 'a3f1c2d4e5b6a7980123456789abcdef01234567';
+    // The list is served newest first; the match is on the second page.
+    const { c, api } = await client({ suites: [{ slug: 'web', runs: runs(250, (i) => (i === 100 ? full : 'ffff')) }] });
+    const found = await c.findRuns('web', { kind: 'commit', commit: 'a3f1c2d' }, FAR);
+    expect(found.map((r) => r.id)).toEqual(['r100']);
+    expect(api.requests).toHaveLength(2);
+  });
+});
+
 describe('rate-limit budget', () => {
   it('holds a request back while the window is spent instead of running into 429', async () => {
     const { c, lines, clock, api, transport } = await client({ rateLimit: { orgLimit: 200, userLimit: 2, windowMs: 60_000 } });
     await c.getRun('web', 'r1', FAR);
     await c.getRun('web', 'r1', FAR);
     expect(transport.budget.exhausted(clock.now())?.scope).toBe('user');
-    // The fake clock skips the wait, so the server (on real time) would still say 429 — the point is the wait.
-    await c.getRun('web', 'r1', 100_000).catch(() => {});
+    // The fake clock skips the wait, so the server (on real time) still says 429, and its reset lies past
+    // this deadline: the point is that the transport waited for the window before sending the third request.
+    await expect(c.getRun('web', 'r1', 100_000)).rejects.toThrow(/rate limited \(429\) and the limit resets only after the timeout/);
     expect(lines[0]).toMatch(/rate limit: no user requests left; waiting 60s for the window to reset/);
-    expect(api.requests.slice(0, 2).every((r) => r.status === 200)).toBe(true);
+    expect(clock.sleeps[0]).toBe(60_050);
+    expect(api.requests.map((r) => r.status)).toEqual([200, 200, 429]);
   });
 });

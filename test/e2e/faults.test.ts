@@ -44,6 +44,14 @@ describe('transient faults do not change the verdict', () => {
     expect(r.stdout).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
   });
 
+  it('a request never waits longer than the whole gate: request-timeout is capped at timeout', async () => {
+    // request-timeout 30 s, timeout 1 s: the hanging request is abandoned after about a second, not thirty.
+    const r = await withFaults([failing()], [{ match: /runs\/[^/?]+$/, times: 1, fault: { kind: 'hang' } }], { timeout: 1, 'request-timeout': 30 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/no response headers within request-timeout; retrying/);
+    expect(r.ms).toBeLessThan(20_000);
+  });
+
   it('a request that hangs is abandoned after request-timeout and retried', async () => {
     const r = await withFaults([failing()], [{ match: /runs\/[^/?]+$/, times: 1, fault: { kind: 'hang' } }], { 'request-timeout': 1 });
     expect(r.code).toBe(1);
@@ -135,6 +143,42 @@ describe('cancellation', () => {
     expect(stoppedAfterMs).toBeLessThan(1_000);
     expect(r.stdout).toMatch(new RegExp(`Test Engine gate interrupted by ${signal}`));
     expect(r.stdout).toMatch(/web: waiting; run running, result failed/);
+  });
+
+  it.each([
+    ['settling a pass', [run([['finished', 'passed']])], { settle: 30 }, [], /web: settling; run finished, result passed/],
+    ['listing the failures', [run([['finished', 'failed']], { failures: 3 })], {}, [{ match: /failed_executions/, fault: { kind: 'hang' } } as Fault], /web: fetching failures; run finished, result failed/],
+  ] as const)('SIGTERM while %s stops at once with exit 143 and says where it was', async (_, runs, config, faults, known) => {
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [...runs] }], faults: [...faults] });
+    const r = await runPlugin({
+      config: { 'api-url': fake.current.url, 'poll-interval': 0.1, timeout: 120, ...config },
+      onStart: (child) => {
+        const wanted = faults.length ? (q: { url: string }) => q.url.includes('failed_executions') : () => true;
+        void until(() => fake.current!.requests.some(wanted)).then(async () => {
+          await new Promise((res) => setTimeout(res, 200));
+          child.kill('SIGTERM');
+        });
+      },
+    });
+    expect(r.code).toBe(143);
+    expect(r.stdout).toMatch(/Test Engine gate interrupted by SIGTERM/);
+    expect(r.stdout).toMatch(known);
+  });
+
+  it('SIGTERM while buildkite-agent annotate hangs still ends the step with 143', async () => {
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run([['finished', 'failed']], { failures: 1 })] }] });
+    const r = await runPlugin({
+      agent: 'hang',
+      config: { 'api-url': fake.current.url, ...FAST, 'flaky-tests': 'fail', 'muted-tests': 'fail' },
+      onStart: (child) => {
+        void until(() => fake.current!.requests.some((q) => q.url.includes('failed_executions'))).then(async () => {
+          await new Promise((res) => setTimeout(res, 500));
+          child.kill('SIGTERM');
+        });
+      },
+    });
+    expect(r.code).toBe(143);
+    expect(r.agentCalls[0]!.args[0]).toBe('annotate');
   });
 
   it('SIGTERM during a hanging request also stops at once', async () => {

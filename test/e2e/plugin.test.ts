@@ -115,6 +115,14 @@ describe('plugin: verdicts', () => {
     for (const text of [r.stdout, r.stderr, ...r.agentCalls.map((c) => c.stdin + c.args.join(' '))]) expect(text).not.toContain(TOKEN);
   });
 
+  it('exits 2 for a token without read_suites (403), and says which scope it needs', async () => {
+    const r = await gate([], {}, { forbidden: true });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/403 Forbidden\): the token in \$BUILDKITE_API_TOKEN lacks the read_suites scope or access to organization "acme" \(suite "web"\)/);
+    expect(r.agentCalls[0]!.args).toEqual(['annotate', '--style', 'error', '--context', 'test-engine-gate']);
+    expect(r.paths).toHaveLength(1);
+  });
+
   it('exits 2 on a configuration error before any request', async () => {
     fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [] });
     const r = await runPlugin({ config: { 'api-url': fake.current.url, timeout: 'soon', 'poll-intervall': 1 } });

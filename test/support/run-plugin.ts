@@ -35,8 +35,8 @@ export interface RunOptions {
   readonly config?: Record<string, unknown>;
   /** Extra or overriding environment variables; undefined removes one. */
   readonly env?: Record<string, string | undefined>;
-  /** Exit status of the stand-in agent (to simulate a failing agent); 'missing' leaves it off PATH. */
-  readonly agent?: number | 'missing';
+  /** Exit status of the stand-in agent (to simulate a failing agent); 'missing' leaves it off PATH; 'hang' never answers. */
+  readonly agent?: number | 'missing' | 'hang';
   /** Run `node dist/index.js` with these arguments instead of the hook. */
   readonly cliArgs?: string[];
   /** Called once the process is started, e.g. to send it a signal. */
@@ -79,7 +79,7 @@ function agentStub(agent: RunOptions['agent']): { work: string; bin: string; cal
 n=$(ls "${calls}" | wc -l)
 printf '%s\\n' "$@" > "${calls}/$n.args"
 cat > "${calls}/$n.stdin"
-exit ${agent ?? 0}
+${agent === 'hang' ? 'exec sleep 60' : `exit ${agent ?? 0}`}
 `,
     );
     chmodSync(join(bin, 'buildkite-agent'), 0o755);
