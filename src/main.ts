@@ -2,7 +2,8 @@
  * The program: picks the host, reads its configuration, runs the gate for every suite, publishes the
  * outcome, and returns the exit code. `hooks/command` runs it with `--buildkite-plugin`; under GitHub
  * Actions (GITHUB_ACTIONS=true, no arguments) it is the Action; anything else is the command line.
- * `run()` is also the entrypoint that `npx @github/local-action run . src/main.ts .env` calls.
+ * `run()` with no arguments at all is the Action's entrypoint, as an action's runner calls it: that is what
+ * `npx @github/local-action run . src/main.ts .env` does.
  */
 import { writeSync } from 'node:fs';
 import { systemClock, formatSeconds, type Clock } from './clock.js';
@@ -50,7 +51,7 @@ export async function run(overrides: Partial<Runtime> = {}): Promise<number> {
   let host: Host;
   if (argv[0] === '--buildkite-plugin') {
     host = new BuildkiteHost(env, runtime.stdout, secrets);
-  } else if (env.GITHUB_ACTIONS === 'true' && argv.length === 0) {
+  } else if (overrides.argv === undefined || (env.GITHUB_ACTIONS === 'true' && argv.length === 0)) {
     // Only here: the Buildkite plugin and the command line never load @actions/core.
     const [{ GithubHost }, core] = await Promise.all([import('./hosts/github.js'), import('@actions/core')]);
     host = new GithubHost(env, runtime.stdout, core, secrets);

@@ -1,26 +1,28 @@
 /**
- * The plugin end to end: `hooks/command` runs the bundle against the simulated API on loopback, with a
- * recording `buildkite-agent` on PATH. Each scenario asserts the exit code, what was annotated and which
- * requests were made.
+ * The plugin end to end, against the simulated API on loopback with a recording `buildkite-agent` on PATH.
+ * Each scenario asserts the exit code, what was annotated and which requests were made. The main paths run
+ * `hooks/command` and the bundle as the agent does (`viaHook`); the rest run `run()` in-process on a fake
+ * clock, so that waiting out a timeout takes no real time.
  */
 import { describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type FakeApiOptions, type FakeRun } from '../../sim/fake-test-engine.js';
-import { BUILD_ID, RUN_ID, TOKEN, fakeRun, runPlugin, useFakeApi, type RunOptions } from '../support/run-plugin.js';
+import { BUILD_ID, RUN_ID, TOKEN, fakeRun, runPlugin, runPluginInProcess, useFakeApi, type RunOptions } from '../support/run-plugin.js';
 
 const fake = useFakeApi();
 const run = fakeRun;
 const FAST = { 'poll-interval': 0.1, settle: 0.2, timeout: 10 };
 
-async function gate(runs: FakeRun[], config: Record<string, unknown> = {}, options: Partial<FakeApiOptions> = {}, run: RunOptions = {}) {
+async function gate(runs: FakeRun[], config: Record<string, unknown> = {}, options: Partial<FakeApiOptions> = {}, run: RunOptions & { viaHook?: boolean } = {}) {
   fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], ...options });
-  const result = await runPlugin({ ...run, config: { 'api-url': fake.current.url, ...FAST, ...config } });
+  const job = { ...run, config: { 'api-url': fake.current.url, ...FAST, ...config } };
+  const result = run.viaHook ? await runPlugin(job) : await runPluginInProcess(job);
   const paths = fake.current.requests.map((r) => r.url.replace('/v2/analytics/organizations/acme/suites/web', ''));
   return { ...result, paths, api: fake.current };
 }
 
 describe('plugin: verdicts', () => {
   it('waits for a run that appears late, confirms the pass and exits 0 without an annotation', async () => {
-    const r = await gate([run([['running', 'pending'], ['running', 'passed'], ['finished', 'passed']], { hiddenForListReads: 2 })]);
+    const r = await gate([run([['running', 'pending'], ['running', 'passed'], ['finished', 'passed']], { hiddenForListReads: 2 })], {}, {}, { viaHook: true });
     expect(r.code).toBe(0);
     expect(r.paths).toEqual([
       `/runs?build_id=${BUILD_ID}`,
@@ -43,7 +45,7 @@ describe('plugin: verdicts', () => {
       { test_id: 't1', test_name: 'Cart totals', location: './spec/cart_spec.rb:9', failure_reason: 'expected 90, got 100', test_execution_url: 'https://buildkite.com/e1' },
       { test_id: 't2', test_name: 'Login <form>', failure_reason: 'boom', test_execution_url: 'https://buildkite.com/e2' },
     ];
-    const r = await gate([run([['running', 'passed'], ['finished', 'passed'], ['running', 'failed'], ['finished', 'failed']], { failures })]);
+    const r = await gate([run([['running', 'passed'], ['finished', 'passed'], ['running', 'failed'], ['finished', 'failed']], { failures })], {}, {}, { viaHook: true });
     expect(r.code).toBe(1);
     expect(r.agentCalls).toHaveLength(1);
     const [call] = r.agentCalls;
@@ -135,7 +137,7 @@ describe('plugin: verdicts', () => {
   });
 
   it('exits 2 and names the variable when the token is missing', async () => {
-    const r = await runPlugin({ config: { 'api-url': 'http://127.0.0.1:9' }, env: { BUILDKITE_API_TOKEN: undefined } });
+    const r = await runPluginInProcess({ config: { 'api-url': 'http://127.0.0.1:9' }, env: { BUILDKITE_API_TOKEN: undefined } });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/No API token: the variable BUILDKITE_API_TOKEN is empty or unset.*read_suites/);
   });
@@ -145,7 +147,7 @@ describe('plugin: annotations', () => {
   const failedRun = () => run([['finished', 'failed']], { failures: 2 });
 
   it('prints the annotation to the log when buildkite-agent is missing, keeping the verdict', async () => {
-    const r = await gate([failedRun()], {}, {}, { agent: 'missing' });
+    const r = await gate([failedRun()], {}, {}, { agent: 'missing', viaHook: true });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/could not annotate the build \(buildkite-agent is not on PATH\); the annotation follows, and the verdict stands/);
     expect(r.stdout).toContain('failed — 2 failed executions</h3>');
@@ -185,7 +187,7 @@ describe('plugin: annotations', () => {
         { slug: 'api', runs: [{ ...failedRun(), id: 'run-api' }] },
       ],
     });
-    const r = await runPlugin({ config: { 'api-url': fake.current.url, ...FAST, 'suite-slug': ['web', 'api'], 'always-annotate': true } });
+    const r = await runPluginInProcess({ config: { 'api-url': fake.current.url, ...FAST, 'suite-slug': ['web', 'api'], 'always-annotate': true } });
     expect(r.code).toBe(1);
     const contexts = r.agentCalls.map((c) => `${c.args[2]} ${c.args[4]}`).sort();
     expect(contexts).toEqual(['error test-engine-gate-api', 'success test-engine-gate-web']);

@@ -76,7 +76,8 @@ function agentStub(agent: RunOptions['agent']): { work: string; bin: string; cal
     writeFileSync(
       join(bin, 'buildkite-agent'),
       `#!/usr/bin/env bash
-n=$(ls "${calls}" | wc -l)
+# Unique and in call order even when two calls overlap (several suites annotate at once).
+n="$(date +%s%N)-$$"
 printf '%s\\n' "$@" > "${calls}/$n.args"
 cat > "${calls}/$n.stdin"
 ${agent === 'hang' ? 'exec sleep 60' : `exit ${agent ?? 0}`}
@@ -87,7 +88,7 @@ ${agent === 'hang' ? 'exec sleep 60' : `exit ${agent ?? 0}`}
   const read = () =>
     readdirSync(calls)
       .filter((f) => f.endsWith('.args'))
-      .sort((a, b) => parseInt(a) - parseInt(b))
+      .sort()
       .map((f) => ({
         args: readFileSync(join(calls, f), 'utf8').trimEnd().split('\n'),
         stdin: readFileSync(join(calls, f.replace('.args', '.stdin')), 'utf8'),
