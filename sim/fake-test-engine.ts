@@ -79,6 +79,12 @@ export interface FakeApiOptions {
   readonly omitLastLink?: boolean;
   /** Milliseconds before each answer, for a realistic round trip. */
   readonly latencyMs?: number;
+  /**
+   * Agent OIDC tokens (issuer https://agent.buildkite.com) are accepted for a suite's endpoints when their
+   * audience is that suite's API URL. A token answers 401 after `expireAfterRequests` uses (0: never
+   * accepted, as without a suite policy); organization-level endpoints answer `refuseOrgLevel` to a token.
+   */
+  readonly oidc?: { readonly expireAfterRequests?: number; readonly refuseOrgLevel?: 401 | 403 };
 }
 
 /** One item of the Build tests API, as served. */
@@ -137,6 +143,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
   const windows = new Map<string, { start: number; count: number }>();
   let rateLimited = 0;
   const faults = options.faults ?? [];
+  const jwtUses = new Map<string, number>();
 
   const server = createServer((req, res) => {
     const respond = () => handle(req, res);
@@ -191,9 +198,8 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
       }
     }
 
-    if (req.headers.authorization !== `Bearer ${options.token}`) {
-      return send(401, { message: 'Authentication required. Please supply a valid API Access Token.' });
-    }
+    const refused = authorize(req.headers.authorization, url.pathname, `http://${req.headers.host}`);
+    if (refused) return send(refused[0], { message: refused[1] });
     if (options.forbidden) return send(403, { message: 'Your access token does not have the read_suites scope.' });
 
     const buildTests = /^\/v2\/analytics\/organizations\/([^/]+)\/builds\/([^/]+)\/tests$/.exec(url.pathname);
@@ -256,6 +262,32 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
       if (!expand) delete failure.failure_expanded;
       return failure;
     }, send);
+  }
+
+  /** Why a request's Authorization is refused ([status, message]), or undefined when it is accepted. */
+  function authorize(authorization: string | undefined, pathname: string, origin: string): [number, string] | undefined {
+    if (authorization === `Bearer ${options.token}`) return undefined;
+    const unauthenticated: [number, string] = [401, 'Authentication required. Please supply a valid API Access Token.'];
+    const jwt = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(authorization ?? '');
+    if (!jwt) return unauthenticated;
+    let claims: { iss?: unknown; aud?: unknown };
+    try {
+      claims = JSON.parse(Buffer.from(jwt[2]!, 'base64url').toString('utf8'));
+    } catch {
+      return unauthenticated;
+    }
+    if (claims.iss !== 'https://agent.buildkite.com') return [401, 'The token was not issued by https://agent.buildkite.com.'];
+    const uses = (jwtUses.get(jwt[0]) ?? 0) + 1;
+    jwtUses.set(jwt[0], uses);
+    const expireAfter = options.oidc?.expireAfterRequests;
+    if (expireAfter !== undefined && uses > expireAfter) return [401, expireAfter === 0 ? 'No OIDC policy of this suite matches the token.' : 'The OIDC token has expired.'];
+    const suite = /^\/v2\/analytics\/organizations\/([^/]+)\/suites\/([^/]+)/.exec(pathname);
+    if (suite) {
+      const audience = `${origin}/v2/analytics/organizations/${suite[1]}/suites/${suite[2]}`;
+      return claims.aud === audience ? undefined : [401, `The OIDC token's audience is not ${audience}.`];
+    }
+    if (options.oidc?.refuseOrgLevel) return [options.oidc.refuseOrgLevel, 'OIDC tokens are not accepted for organization-level endpoints.'];
+    return undefined;
   }
 
   /**

@@ -31,12 +31,20 @@ export interface ApiToken {
   readonly source: string;
 }
 
+/** Buildkite's OIDC tokens live at most two hours; the API wants one that outlasts the wait (SPEC.md step 1). */
+const OIDC_LIFETIME_S = { min: 300, max: 7200, beyondTimeout: 120 } as const;
+
 export interface Config {
   readonly suites: readonly string[];
   readonly org: string;
   readonly lookup: RunLookup;
   readonly apiUrl: string;
-  readonly token: ApiToken;
+  /** The API token, when one is set; without one the plugin authenticates with OIDC tokens only. */
+  readonly token: ApiToken | undefined;
+  /** The variable the token is read from (api-token-env-name), for messages that say where to put one. */
+  readonly tokenVariable: string;
+  /** Set when suite endpoints use an OIDC token per suite (Buildkite only): its lifetime in seconds. */
+  readonly oidc: { readonly lifetimeSeconds: number } | undefined;
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;
   readonly settleMs: number;
@@ -204,9 +212,12 @@ export function parseConfig(input: ConfigInput): Config {
     missing('build-id', 'set build-id to the Buildkite build UUID, or commit to find the run by its commit (it defaults to $GITHUB_SHA).');
   }
 
+  // SPEC.md step 1: `api-token` (Action), then the variable named by api-token-env-name, then (Buildkite,
+  // oidc auto or true) an OIDC token per suite.
   const tokenEnvName = String(parsed['api-token-env-name'] ?? 'BUILDKITE_API_TOKEN');
   let token = typeof parsed['api-token'] === 'string' ? parsed['api-token'] : undefined;
   let tokenSource = 'the api-token input';
+  const oidcChoice = input.host === 'buildkite' ? String(parsed.oidc ?? 'auto') : 'false';
   if (!ENV_NAME.test(tokenEnvName)) {
     problems.push(
       `Invalid value for "api-token-env-name" (from ${input.values['api-token-env-name']?.source ?? 'the default'}): ${show(tokenEnvName)}. Expected the name of an environment variable, such as BUILDKITE_API_TOKEN.`,
@@ -214,19 +225,24 @@ export function parseConfig(input: ConfigInput): Config {
   } else if (token === undefined) {
     token = input.env[tokenEnvName]?.trim() || undefined;
     tokenSource = `$${tokenEnvName}`;
-    if (token === undefined) {
+    if (token === undefined && oidcChoice === 'false') {
       problems.push(
         `No API token: the variable ${tokenEnvName} is empty or unset. Set it to a Buildkite API access token with the ` +
           `read_suites scope` +
           (input.host === 'github'
             ? ', or pass the token with the api-token input (from a secret).'
-            : ' (for example from a secret in an environment hook), or name another variable with api-token-env-name.'),
+            : input.host === 'buildkite'
+              ? ' (for example from a secret in an environment hook), name another variable with api-token-env-name, or set oidc to auto to use the agent\'s OIDC token instead.'
+              : ' (for example from a secret in an environment hook), or name another variable with api-token-env-name.'),
       );
     }
   }
   if (token !== undefined && /[\r\n]/.test(token)) {
     problems.push(`The API token in ${tokenSource} contains a line break; check how the secret was stored.`);
   }
+  const useOidc = oidcChoice === 'true' || (oidcChoice === 'auto' && token === undefined);
+  const timeoutSeconds = Math.ceil(Number(parsed.timeout ?? 600_000) / 1000);
+  const lifetimeSeconds = Math.min(OIDC_LIFETIME_S.max, Math.max(OIDC_LIFETIME_S.min, timeoutSeconds + OIDC_LIFETIME_S.beyondTimeout));
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -237,7 +253,9 @@ export function parseConfig(input: ConfigInput): Config {
     org: parsed.org as string,
     lookup: Object.freeze(buildId !== undefined ? { kind: 'build', buildId } : { kind: 'commit', commit: parsed.commit as string }),
     apiUrl: parsed['api-url'] as string,
-    token: Object.freeze({ token: token!, source: tokenSource }),
+    token: token === undefined ? undefined : Object.freeze({ token, source: tokenSource }),
+    tokenVariable: tokenEnvName,
+    oidc: useOidc ? Object.freeze({ lifetimeSeconds }) : undefined,
     timeoutMs: parsed.timeout as number,
     pollIntervalMs: parsed['poll-interval'] as number,
     settleMs: parsed.settle as number,

@@ -7,6 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { systemClock, formatSeconds, type Clock } from './clock.js';
+import { credentials, oidcAudience } from './auth.js';
 import type { Config } from './config.js';
 import { CancelledError, ExitCode, describeError } from './errors.js';
 import { runGate, type SuiteProgress } from './gate/index.js';
@@ -86,6 +87,14 @@ export async function run(overrides: Partial<Runtime> = {}): Promise<number> {
   }
 }
 
+/** Which credential the gate uses, once, without its value. */
+function describeCredentials(config: Config): string {
+  if (!config.oidc) return `API token from ${config.token!.source}`;
+  const audience = `${oidcAudience(config.apiUrl, config.org, '')}<suite>`;
+  const orgLevel = config.token ? `; the Build tests API with the API token from ${config.token.source}` : '';
+  return `OIDC token per suite from buildkite-agent, audience ${audience}, valid ${formatSeconds(config.oidc.lifetimeSeconds * 1000)}${orgLevel}`;
+}
+
 /** One gate run once the configuration is known: client, cancellation, every suite, verdict, publishing. */
 async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secrets): Promise<number> {
   const { log } = host;
@@ -94,8 +103,9 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
   log.group(`:test_tube: Test Engine gate ${VERSION}: ${config.suites.join(', ')} in ${config.org}`);
   log.line(
     `Waiting for the Test Engine run of ${subject} (timeout ${formatSeconds(config.timeoutMs)}, poll every ${formatSeconds(config.pollIntervalMs)}, ` +
-      `settle ${formatSeconds(config.settleMs)}, API ${config.apiUrl}, API token from ${config.token.source})`,
+      `settle ${formatSeconds(config.settleMs)}, API ${config.apiUrl})`,
   );
+  log.line(`Credentials: ${describeCredentials(config)}`);
 
   const controller = new AbortController();
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
@@ -126,13 +136,8 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
     userAgent: `test-engine-gate/${VERSION}`,
     ...(runtime.random ? { random: runtime.random } : {}),
   });
-  const token = config.token;
-  const credential = {
-    authorization: async () => `Bearer ${token.token}`,
-    description: `the token in ${token.source}`,
-    fix: `Store a Buildkite API access token with the read_suites scope for organization "${config.org}" in ${token.source}.`,
-  };
-  const api = new TestEngineApi(transport, { apiUrl: config.apiUrl, org: config.org, credentialFor: () => credential });
+  const credentialFor = credentials(config, host.mintToken, secrets);
+  const api = new TestEngineApi(transport, { apiUrl: config.apiUrl, org: config.org, credentialFor });
   const progress = new Map<string, SuiteProgress>();
   try {
     const outcomes = await runGate(

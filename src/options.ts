@@ -81,6 +81,15 @@ export const OPTIONS = [
     description: 'Name of the environment variable that holds the API access token (scope `read_suites`).',
   },
   {
+    name: 'oidc',
+    type: 'choice',
+    choices: ['auto', 'true', 'false'],
+    default: 'auto',
+    hosts: ['buildkite'],
+    description:
+      'Authenticate with a short-lived OIDC token per suite from `buildkite-agent oidc request-token`: `auto` when the token variable is empty, `true` always (an API token, if set, is then used only for the organization-level Build tests API), `false` never.',
+  },
+  {
     name: 'api-token',
     type: 'string',
     hosts: ['github'],

@@ -40,6 +40,8 @@ describe('parseConfig', () => {
       lookup: { kind: 'build', buildId: ENV.BUILDKITE_BUILD_ID },
       apiUrl: 'https://api.buildkite.com',
       token: { token: ENV.BUILDKITE_API_TOKEN, source: '$BUILDKITE_API_TOKEN' },
+      tokenVariable: 'BUILDKITE_API_TOKEN',
+      oidc: undefined,
       timeoutMs: 600_000,
       pollIntervalMs: 5_000,
       settleMs: 5_000,
@@ -139,9 +141,26 @@ describe('parseConfig', () => {
     expect(found.join('\n')).toMatch(/Unknown option "max-failure".*Did you mean "max-failures"\?/);
   });
 
-  it('names the token variable and the scope when the token is missing', () => {
-    const found = problems(() => plugin({ 'api-token-env-name': 'GATE_TOKEN' }));
-    expect(found).toEqual([expect.stringMatching(/variable GATE_TOKEN is empty or unset.*read_suites/)]);
+  it('names the token variable and the scope when the token is missing and oidc is false', () => {
+    const found = problems(() => plugin({ 'api-token-env-name': 'GATE_TOKEN', oidc: false }));
+    expect(found).toEqual([expect.stringMatching(/variable GATE_TOKEN is empty or unset.*read_suites.*or set oidc to auto/)]);
+  });
+
+  it('without a token, authenticates with OIDC (oidc auto), for timeout + 120 s within 300–7200 s', () => {
+    const { BUILDKITE_API_TOKEN: _, ...noToken } = ENV;
+    expect(plugin({}, noToken)).toMatchObject({ token: undefined, oidc: { lifetimeSeconds: 720 } });
+    expect(plugin({ timeout: 30 }, noToken).oidc).toEqual({ lifetimeSeconds: 300 });
+    expect(plugin({ timeout: 9000 }, noToken).oidc).toEqual({ lifetimeSeconds: 7200 });
+    // With a token, auto keeps to the token; true mints anyway and keeps the token for the org-level API.
+    expect(plugin({}).oidc).toBeUndefined();
+    expect(plugin({ oidc: 'true' })).toMatchObject({ token: { source: '$BUILDKITE_API_TOKEN' }, oidc: { lifetimeSeconds: 720 } });
+    expect(plugin({ oidc: true }).oidc).toBeDefined();
+  });
+
+  it('never uses OIDC off Buildkite: the command line needs a token', () => {
+    const { BUILDKITE_API_TOKEN: _, ...noToken } = ENV;
+    const found = problems(() => parseConfig({ host: 'cli', values: {}, env: noToken }));
+    expect(found).toEqual([expect.stringMatching(/No API token: the variable BUILDKITE_API_TOKEN is empty or unset/)]);
   });
 
   it('refuses the action-only api-token key in a plugin', () => {

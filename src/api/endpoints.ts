@@ -29,8 +29,8 @@ export interface BuildTestPage {
 export interface EndpointsOptions {
   readonly apiUrl: string;
   readonly org: string;
-  /** The credential for a suite's endpoints, or (no suite) for organization-level ones such as Build tests. */
-  readonly credentialFor: (suite?: string) => Credential;
+  /** The credential for a suite's endpoints, or for an organization-level one (Build tests) read for that suite. */
+  readonly credentialFor: (suite: string, scope: 'suite' | 'org') => Credential;
 }
 
 export class TestEngineApi {
@@ -50,8 +50,9 @@ export class TestEngineApi {
     return `${this.#org}/suites/${encodeURIComponent(suite)}`;
   }
 
-  #subject(suite?: string): RequestSubject {
-    return { credential: this.#options.credentialFor(suite), org: this.#options.org, ...(suite ? { suite } : {}) };
+  #subject(suite: string, scope: 'suite' | 'org' = 'suite'): RequestSubject {
+    const subject = { credential: this.#options.credentialFor(suite, scope), org: this.#options.org };
+    return scope === 'suite' ? { ...subject, suite } : subject;
   }
 
   /**
@@ -110,10 +111,11 @@ export class TestEngineApi {
   /**
    * Build tests (organization level): the build's tests, of every suite the credential can read, that had a
    * failed execution — or, with `muted`, only those that test state management has muted. Page by page, so
-   * that the caller stops reading as soon as it knows enough.
+   * that the caller stops reading as soon as it knows enough. `forSuite` picks the credential (with OIDC, the
+   * suite's token, when there is no API token).
    */
-  async *buildTests(buildId: string, filter: { muted: boolean }, deadlineMs: number): AsyncGenerator<BuildTestPage> {
-    const subject = this.#subject();
+  async *buildTests(buildId: string, filter: { muted: boolean }, deadlineMs: number, forSuite: string): AsyncGenerator<BuildTestPage> {
+    const subject = this.#subject(forSuite, 'org');
     let url: string | undefined =
       `${this.#org}/builds/${encodeURIComponent(buildId)}/tests?tags=${encodeURIComponent('result:~failed')}&per_page=${PER_PAGE}` +
       (filter.muted ? '&state=muted' : '');

@@ -172,6 +172,8 @@ export class Transport {
 
   async #send(url: string, credential: Credential): Promise<Answer> {
     const { signal, dispatcher, clock } = this.#options;
+    // Outside the try: a credential that cannot be had (an OIDC token the agent will not mint) is not a fault to retry.
+    const authorization = await credential.authorization();
     this.budget.spend(clock.now());
     this.#sent++;
     try {
@@ -182,7 +184,7 @@ export class Transport {
         method: 'GET',
         signal,
         headers: {
-          authorization: await credential.authorization(),
+          authorization,
           accept: 'application/json',
           'user-agent': this.#options.userAgent ?? 'test-engine-gate',
         },

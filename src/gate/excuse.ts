@@ -59,8 +59,8 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
   let complete = true;
   try {
     const mutedIds = new Set<string>();
-    for await (const page of api.buildTests(buildId, { muted: true }, deadline)) for (const t of ofSuite(page.tests)) mutedIds.add(t.id);
-    for await (const page of api.buildTests(buildId, { muted: false }, deadline)) {
+    for await (const page of api.buildTests(buildId, { muted: true }, deadline, poll.suite)) for (const t of ofSuite(page.tests)) mutedIds.add(t.id);
+    for await (const page of api.buildTests(buildId, { muted: false }, deadline, poll.suite)) {
       for (const test of ofSuite(page.tests)) {
         // Both muted and passed on retry counts as muted (SPEC.md step 5b).
         if (mutedIds.has(test.id) && mutedTests === 'pass') muted.push(excused(test));
@@ -125,7 +125,7 @@ function excused(test: BuildTest): ExcusedTest {
 /** The suites with failing results in this build, for the "is suite-slug right?" hint: one request, never an error. */
 export async function suitesWithResults(poll: Poll, buildId: string): Promise<string[]> {
   try {
-    for await (const page of poll.deps.api.buildTests(buildId, { muted: false }, poll.now + EXCUSE_GRACE_MS)) {
+    for await (const page of poll.deps.api.buildTests(buildId, { muted: false }, poll.now + EXCUSE_GRACE_MS, poll.suite)) {
       return [...new Set(page.tests.map(suiteOfTest).filter((s): s is string => s !== undefined))].sort();
     }
   } catch (error) {

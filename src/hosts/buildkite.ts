@@ -9,6 +9,7 @@ import { annotationStyle, shouldReport, type SuiteOutcome } from '../gate/verdic
 import { optionsFor } from '../options.js';
 import { annotationContext } from '../report/context.js';
 import { renderAnnotation } from '../report/render-annotation.js';
+import type { MintToken } from '../auth.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
 import { createLog, type Log } from './log.js';
@@ -59,26 +60,35 @@ export function readPluginValues(env: Env): { values: Record<string, RawValue>; 
 export interface AgentResult {
   readonly ok: boolean;
   readonly detail: string;
+  /** What it printed, when asked for (`oidc request-token` prints the token). */
+  readonly stdout?: string;
 }
+
+/** `buildkite-agent oidc request-token` prints a JWT of a few KB; anything longer is not one. */
+const MAX_AGENT_STDOUT = 64 * 1024;
 
 /**
  * Runs `buildkite-agent` with `stdin` as its standard input. Never throws: a missing, failing or hung agent is
  * a result. Nothing secret goes into its arguments or its environment beyond what the job already has.
  */
-export function runAgent(args: readonly string[], stdin: string, env: Env, timeoutMs = AGENT_TIMEOUT_MS): Promise<AgentResult> {
+export function runAgent(args: readonly string[], stdin: string, env: Env, timeoutMs = AGENT_TIMEOUT_MS, captureStdout = false): Promise<AgentResult> {
   // Loaded on first use: a passing gate, the usual case, never spawns anything.
   const { spawn } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve) => {
     let stderr = '';
     // Not spawn's own `timeout`: its timer outlives a process that failed to start and holds this one open.
-    const child = spawn('buildkite-agent', args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stdout = '';
+    const child = spawn('buildkite-agent', args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stdout.length < MAX_AGENT_STDOUT) stdout += chunk;
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs).unref();
     child.on('exit', () => clearTimeout(timer));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       if (stderr.length < 2000) stderr += chunk;
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
@@ -87,10 +97,14 @@ export function runAgent(args: readonly string[], stdin: string, env: Env, timeo
     });
     child.on('close', (code, signal) => {
       if (timedOut) return resolve({ ok: false, detail: `buildkite-agent did not finish within ${formatSeconds(timeoutMs)} and was stopped` });
-      resolve(code === 0 ? { ok: true, detail: '' } : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` });
+      resolve(
+        code === 0
+          ? { ok: true, detail: '', ...(captureStdout ? { stdout } : {}) }
+          : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` },
+      );
     });
-    child.stdin.on('error', () => {}); // an agent that exits early closes its stdin; 'close' reports it
-    child.stdin.end(stdin);
+    child.stdin!.on('error', () => {}); // an agent that exits early closes its stdin; 'close' reports it
+    child.stdin!.end(stdin);
   });
 }
 
@@ -108,9 +122,16 @@ export class BuildkiteHost implements Host {
   readConfig(): Config {
     const { values, unknownKeys } = readPluginValues(this.#env);
     const config = parseConfig({ host: 'buildkite', values, unknownKeys, env: this.#env });
-    this.#secrets.add(config.token.token);
+    this.#secrets.add(config.token?.token);
     return config;
   }
+
+  /** `buildkite-agent oidc request-token`: the audience and lifetime are its only arguments; the JWT comes on stdout. */
+  readonly mintToken: MintToken = async (audience, lifetimeSeconds) => {
+    const result = await runAgent(['oidc', 'request-token', '--audience', audience, '--lifetime', String(lifetimeSeconds)], '', this.#env, AGENT_TIMEOUT_MS, true);
+    if (!result.ok) throw new Error(result.detail);
+    return result.stdout ?? '';
+  };
 
   async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
     if (!config.annotate) return;

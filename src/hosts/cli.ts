@@ -77,7 +77,7 @@ export class CliHost implements Host {
 
   readConfig(): Config {
     const config = parseConfig({ host: 'cli', values: this.#values, env: this.#env });
-    this.#secrets.add(config.token.token);
+    this.#secrets.add(config.token?.token);
     return config;
   }
 

@@ -81,8 +81,9 @@ export class GithubHost implements Host {
     const input = values['api-token']?.value;
     if (typeof input === 'string' && input.trim()) core.setSecret(input.trim());
     const config = parseConfig({ host: 'github', values, env: this.#env });
-    if (config.token.token !== (typeof input === 'string' ? input.trim() : undefined)) core.setSecret(config.token.token);
-    this.#secrets.add(config.token.token);
+    const token = config.token?.token;
+    if (token && token !== (typeof input === 'string' ? input.trim() : undefined)) core.setSecret(token);
+    this.#secrets.add(token);
     return config;
   }
 

@@ -1,3 +1,4 @@
+import type { MintToken } from '../auth.js';
 import type { Config } from '../config.js';
 import type { SuiteOutcome } from '../gate/verdict.js';
 import type { Log } from './log.js';
@@ -8,6 +9,8 @@ export interface Host {
   /** Throws ConfigError. Adds the token to the run's secrets before anything could print it. */
   readConfig(): Config;
   publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void>;
+  /** Where the host can mint OIDC tokens (Buildkite's agent). */
+  readonly mintToken?: MintToken;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -137,9 +137,10 @@ describe('plugin: verdicts', () => {
   });
 
   it('exits 2 and names the variable when the token is missing', async () => {
-    const r = await runPluginInProcess({ config: { 'api-url': 'http://127.0.0.1:9' }, env: { BUILDKITE_API_TOKEN: undefined } });
+    const r = await runPluginInProcess({ config: { 'api-url': 'http://127.0.0.1:9', oidc: false }, env: { BUILDKITE_API_TOKEN: undefined } });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/No API token: the variable BUILDKITE_API_TOKEN is empty or unset.*read_suites/);
+    expect(r.agentCalls).toEqual([]); // oidc: false never asks the agent
   });
 });
 

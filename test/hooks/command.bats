@@ -143,3 +143,23 @@ run_hook() {
   assert_output --partial "run-in-docker is 'sometimes'"
   unstub node
 }
+
+@test "no token value reaches a command line: node and docker get variables by name only" {
+  secret="bkua_secret_value_that_must_not_appear_000"
+  stub node "--version : echo v22.11.0" "* : printf '%s\n' \"\$@\" > '${BATS_TEST_TMPDIR}/node-args'"
+  run_hook BUILDKITE_API_TOKEN="${secret}" BUILDKITE_AGENT_ACCESS_TOKEN="${secret}-agent"
+  assert_success
+  run cat "${BATS_TEST_TMPDIR}/node-args"
+  assert_line --partial "dist/index.js"
+  refute_output --partial "${secret}"
+  unstub node
+
+  stub docker "run : printf '%s\n' \"\$@\" > '${BATS_TEST_TMPDIR}/docker-args'"
+  run_hook BUILDKITE_API_TOKEN="${secret}" BUILDKITE_AGENT_ACCESS_TOKEN="${secret}-agent" BUILDKITE_PLUGIN_TEST_ENGINE_GATE_RUN_IN_DOCKER=true
+  assert_success
+  run cat "${BATS_TEST_TMPDIR}/docker-args"
+  assert_line "BUILDKITE_API_TOKEN"
+  assert_line "BUILDKITE_AGENT_ACCESS_TOKEN"
+  refute_output --partial "${secret}"
+  unstub docker
+}

@@ -39,6 +39,8 @@ export interface RunOptions {
   readonly agent?: number | 'missing' | 'hang';
   /** Run `node dist/index.js` with these arguments instead of the hook. */
   readonly cliArgs?: string[];
+  /** What the stand-in agent's `oidc request-token` does: print a JWT for the audience (default), or fail as an old agent would. */
+  readonly oidc?: 'mint' | 'fail';
   /** Called once the process is started, e.g. to send it a signal. */
   readonly onStart?: (child: ChildProcess) => void;
 }
@@ -66,7 +68,7 @@ export function useFakeApi(): { current: FakeTestEngine | undefined } {
 }
 
 /** A work directory with a stand-in `buildkite-agent` in bin/ that records each call in calls/. */
-function agentStub(agent: RunOptions['agent']): { work: string; bin: string; calls: () => AgentCall[] } {
+function agentStub(agent: RunOptions['agent'], oidc: RunOptions['oidc'] = 'mint'): { work: string; bin: string; calls: () => AgentCall[] } {
   const work = mkdtempSync(join(tmpdir(), 'teg-test-'));
   const calls = join(work, 'calls');
   const bin = join(work, 'bin');
@@ -80,6 +82,14 @@ function agentStub(agent: RunOptions['agent']): { work: string; bin: string; cal
 n="$(date +%s%N)-$$"
 printf '%s\\n' "$@" > "${calls}/$n.args"
 cat > "${calls}/$n.stdin"
+if [[ "$1 $2" == "oidc request-token" ]]; then
+  ${oidc === 'fail' ? `echo 'fatal: failed to get OIDC token: POST https://agent.buildkite.com/v3/jobs/1/oidc/tokens: 422 Unknown command' >&2; exit 1` : ''}
+  while [[ $# -gt 0 ]]; do [[ "$1" == --audience ]] && aud="$2"; shift; done
+  b64() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+  printf '%s.%s.c2lnbmF0dXJl\\n' "$(printf '{"alg":"RS256","typ":"JWT"}' | b64)" \
+    "$(printf '{"iss":"https://agent.buildkite.com","aud":"%s","jti":"%s"}' "$aud" "$n" | b64)"
+  exit 0
+fi
 ${agent === 'hang' ? 'exec sleep 60' : `exit ${agent ?? 0}`}
 `,
     );
@@ -114,7 +124,7 @@ function jobEnv(bin: string, options: RunOptions): Record<string, string> {
 }
 
 export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
-  const { work, bin, calls } = agentStub(options.agent);
+  const { work, bin, calls } = agentStub(options.agent, options.oidc);
   const env = jobEnv(bin, options);
   const started = performance.now();
   const child = options.cliArgs
@@ -138,7 +148,7 @@ export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
  * waits take no real time, so fault cases that would wait seconds run in milliseconds. The HTTP is real.
  */
 export async function runPluginInProcess(options: RunOptions = {}): Promise<RunResult & { clock: FakeClock }> {
-  const { work, bin, calls } = agentStub(options.agent);
+  const { work, bin, calls } = agentStub(options.agent, options.oidc);
   const env = jobEnv(bin, options);
   const clock = new FakeClock();
   let stdout = '';

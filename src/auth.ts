@@ -1,0 +1,131 @@
+/**
+ * What requests authenticate with (SPEC.md step 1): the API token, or on Buildkite an OIDC token per suite,
+ * minted by the agent (`buildkite-agent oidc request-token`) on first use and again when the API answers 401
+ * (a JWT can expire during a long wait). Every minted JWT joins the run's secrets before it is used, so no
+ * log line, annotation or error can show it; it goes nowhere but the Authorization header.
+ */
+import type { Credential } from './api/transport.js';
+import type { ApiToken, Config } from './config.js';
+import { GateError } from './errors.js';
+import type { Secrets } from './secrets.js';
+
+/** Prints a JWT for the audience, valid for the lifetime; throws a MintError with the agent's own words. */
+export type MintToken = (audience: string, lifetimeSeconds: number) => Promise<string>;
+
+/** The agent could not mint a token; `detail` is its own error line. */
+export class MintError extends GateError {
+  override name = 'MintError';
+}
+
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const ISSUER = 'https://agent.buildkite.com';
+
+export function apiTokenCredential(token: ApiToken, org: string): Credential {
+  return {
+    authorization: async () => `Bearer ${token.token}`,
+    description: `the token in ${token.source}`,
+    fix: `Store a Buildkite API access token with the read_suites scope for organization "${org}" in ${token.source}.`,
+  };
+}
+
+/** The audience of a suite's OIDC token: the suite's API URL, as Buildkite's test engine client (bktec) uses it. */
+export function oidcAudience(apiUrl: string, org: string, suite: string): string {
+  return `${apiUrl}/v2/analytics/organizations/${encodeURIComponent(org)}/suites/${encodeURIComponent(suite)}`;
+}
+
+interface OidcSettings {
+  readonly apiUrl: string;
+  readonly org: string;
+  readonly lifetimeSeconds: number;
+  /** The token variable, for "or set one instead" in messages. */
+  readonly tokenVariable: string;
+}
+
+class OidcCredential implements Credential {
+  readonly description: string;
+  readonly fix: string;
+  readonly #audience: string;
+  #jwt: Promise<string> | undefined;
+
+  constructor(
+    readonly suite: string,
+    readonly settings: OidcSettings,
+    readonly mint: MintToken,
+    readonly secrets: Secrets,
+  ) {
+    this.#audience = oidcAudience(settings.apiUrl, settings.org, suite);
+    this.description = `the OIDC token minted for suite "${suite}"`;
+    this.fix = policyAdvice(suite, settings);
+  }
+
+  async authorization(): Promise<string> {
+    this.#jwt ??= this.#mintOne();
+    return `Bearer ${await this.#jwt}`;
+  }
+
+  async renew(): Promise<boolean> {
+    this.#jwt = this.#mintOne();
+    await this.#jwt;
+    return true;
+  }
+
+  /** For organization-level endpoints (Build tests), which may refuse a suite's token: never renewed. */
+  orgLevel(): Credential {
+    return {
+      authorization: () => this.authorization(),
+      description: `suite "${this.suite}"'s OIDC token`,
+      fix:
+        `The Build tests API is organization-level and may refuse a suite's OIDC token: for retry and mute awareness, ` +
+        `give the gate an API access token with read_suites in $${this.settings.tokenVariable}.`,
+    };
+  }
+
+  async #mintOne(): Promise<string> {
+    let jwt: string;
+    try {
+      jwt = (await this.mint(this.#audience, this.settings.lifetimeSeconds)).trim();
+    } catch (error) {
+      const said = error instanceof Error ? error.message : String(error);
+      throw new MintError(`Could not get an OIDC token for suite "${this.suite}" from buildkite-agent (${said}). ${mintAdvice(this.suite, this.settings)}`);
+    }
+    if (!JWT.test(jwt)) {
+      throw new MintError(`buildkite-agent oidc request-token printed something that is not a JWT for suite "${this.suite}". ${mintAdvice(this.suite, this.settings)}`);
+    }
+    this.secrets.add(jwt);
+    return jwt;
+  }
+}
+
+function policyAdvice(suite: string, settings: OidcSettings): string {
+  return (
+    `Give suite "${suite}" an OIDC policy in its Test Engine settings that trusts issuer ${ISSUER}, grants read_suites, ` +
+    `and pins this pipeline with a claim such as pipeline_slug; or set $${settings.tokenVariable} to an API access token with read_suites.`
+  );
+}
+
+function mintAdvice(suite: string, settings: OidcSettings): string {
+  return `Without a stored token the gate needs buildkite-agent 3.41 or newer (oidc request-token). ${policyAdvice(suite, settings)}`;
+}
+
+export type CredentialFor = (suite: string, scope: 'suite' | 'org') => Credential;
+
+/**
+ * Which credential each request uses: the API token everywhere; or with OIDC a JWT per suite for the
+ * suite's endpoints, and for organization-level ones the API token when there is one, else the suite's JWT.
+ */
+export function credentials(config: Config, mint: MintToken | undefined, secrets: Secrets): CredentialFor {
+  const token = config.token ? apiTokenCredential(config.token, config.org) : undefined;
+  const oidc = config.oidc;
+  if (!oidc || !mint) {
+    if (!token) throw new Error('no credential: the configuration has neither a token nor OIDC');
+    return () => token;
+  }
+  const perSuite = new Map<string, OidcCredential>();
+  const settings = { apiUrl: config.apiUrl, org: config.org, lifetimeSeconds: oidc.lifetimeSeconds, tokenVariable: config.tokenVariable };
+  return (suite, scope) => {
+    if (scope === 'org' && token) return token;
+    let credential = perSuite.get(suite);
+    if (!credential) perSuite.set(suite, (credential = new OidcCredential(suite, settings, mint, secrets)));
+    return scope === 'org' ? credential.orgLevel() : credential;
+  };
+}
