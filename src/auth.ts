@@ -20,11 +20,15 @@ export class MintError extends GateError {
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const ISSUER = 'https://agent.buildkite.com';
 
+const TOKEN_DOCS = { title: 'Buildkite API access tokens', url: 'https://buildkite.com/docs/apis/managing-api-tokens' };
+const OIDC_DOCS = { title: 'buildkite-agent oidc', url: 'https://buildkite.com/docs/agent/v3/cli-oidc' };
+
 export function apiTokenCredential(token: ApiToken, org: string): Credential {
   return {
     authorization: async () => `Bearer ${token.token}`,
     description: `the token in ${token.source}`,
     fix: `Store a Buildkite API access token with the read_suites scope for organization "${org}" in ${token.source}.`,
+    docs: TOKEN_DOCS,
   };
 }
 
@@ -44,6 +48,7 @@ interface OidcSettings {
 class OidcCredential implements Credential {
   readonly description: string;
   readonly fix: string;
+  readonly docs = OIDC_DOCS;
   readonly #audience: string;
   #jwt: Promise<string> | undefined;
 
@@ -74,6 +79,7 @@ class OidcCredential implements Credential {
     return {
       authorization: () => this.authorization(),
       description: `suite "${this.suite}"'s OIDC token`,
+      docs: TOKEN_DOCS,
       fix:
         `The Build tests API is organization-level and may refuse a suite's OIDC token: for retry and mute awareness, ` +
         `give the gate an API access token with read_suites in $${this.settings.tokenVariable}.`,
@@ -86,10 +92,10 @@ class OidcCredential implements Credential {
       jwt = (await this.mint(this.#audience, this.settings.lifetimeSeconds)).trim();
     } catch (error) {
       const said = error instanceof Error ? error.message : String(error);
-      throw new MintError(`Could not get an OIDC token for suite "${this.suite}" from buildkite-agent (${said}). ${mintAdvice(this.suite, this.settings)}`);
+      throw new MintError(`Could not get an OIDC token for suite "${this.suite}" from buildkite-agent (${said}).`, { fix: mintAdvice(this.suite, this.settings), docs: OIDC_DOCS });
     }
     if (!JWT.test(jwt)) {
-      throw new MintError(`buildkite-agent oidc request-token printed something that is not a JWT for suite "${this.suite}". ${mintAdvice(this.suite, this.settings)}`);
+      throw new MintError(`buildkite-agent oidc request-token printed something that is not a JWT for suite "${this.suite}".`, { fix: mintAdvice(this.suite, this.settings), docs: OIDC_DOCS });
     }
     this.secrets.add(jwt);
     return jwt;

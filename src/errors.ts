@@ -14,8 +14,28 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** A page that explains how to fix a setup problem. */
+export interface DocsLink {
+  readonly title: string;
+  readonly url: string;
+}
+
+export interface GateErrorOptions {
+  readonly cause?: unknown;
+  /** What the user should do, said apart from what happened, so that an annotation can put it first. */
+  readonly fix?: string;
+  readonly docs?: DocsLink;
+}
+
 export class GateError extends Error {
   override name = 'GateError';
+  readonly fix: string | undefined;
+  readonly docs: DocsLink | undefined;
+  constructor(message: string, options: GateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.fix = options.fix;
+    this.docs = options.docs;
+  }
   get exitCode(): ExitCode {
     return ExitCode.Error;
   }
@@ -35,8 +55,9 @@ export class ApiError extends GateError {
   constructor(
     message: string,
     readonly status: number,
+    options: GateErrorOptions = {},
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -46,9 +67,6 @@ export class ApiError extends GateError {
  */
 export class TransientApiError extends GateError {
   override name = 'TransientApiError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** SIGINT/SIGTERM arrived: stop everything at once. */
@@ -68,7 +86,7 @@ export class CancelledError extends GateError {
  */
 export function describeError(error: unknown, secrets?: Secrets): string {
   let text: string;
-  if (error instanceof GateError) text = error.message;
+  if (error instanceof GateError) text = error.fix ? `${error.message} ${error.fix}` : error.message;
   else if (error instanceof Error) text = `${error.name}: ${error.message}`;
   else text = `non-error thrown: ${String(error)}`;
   return secrets ? secrets.redact(text) : text;

@@ -11,7 +11,7 @@
 import { EnvHttpProxyAgent, type Dispatcher } from './undici.js';
 import type * as z from 'zod/mini';
 import { formatSeconds, type Clock } from '../clock.js';
-import { ApiError, CancelledError, TransientApiError } from '../errors.js';
+import { ApiError, CancelledError, TransientApiError, type DocsLink } from '../errors.js';
 import { cleanLine } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import { parseLinkHeader, type PageLinks } from './link.js';
@@ -68,6 +68,8 @@ export interface Credential {
   readonly description: string;
   /** What to do about a 401 or 403, for the message. */
   readonly fix: string;
+  /** Where that is explained. */
+  readonly docs?: DocsLink;
   /** After a 401: replace the credential; true when the request is worth sending once more. */
   renew?(): Promise<boolean>;
 }
@@ -226,15 +228,18 @@ export class Transport {
     const { org, suite, credential } = subject;
     const said = apiSaid(text);
     const where = suite ? `organization "${org}" (suite "${suite}")` : `organization "${org}"`;
-    if (status === 401) return new ApiError(`${what} was refused (401 Unauthorized): ${credential.description} is not accepted.${said} ${credential.fix}`, status);
-    if (status === 403) return new ApiError(`${what} was refused (403 Forbidden): ${credential.description} lacks the read_suites scope or access to ${where}.${said} ${credential.fix}`, status);
+    const fix = { fix: credential.fix, ...(credential.docs ? { docs: credential.docs } : {}) };
+    if (status === 401) return new ApiError(`${what} was refused (401 Unauthorized): ${credential.description} is not accepted.${said}`, status, fix);
+    if (status === 403) return new ApiError(`${what} was refused (403 Forbidden): ${credential.description} lacks the read_suites scope or access to ${where}.${said}`, status, fix);
     if (status === 404) {
-      const check = suite ? `check org "${org}" and suite-slug "${suite}" (the suite's slug is in its Test Engine URL)` : `check org "${org}"`;
-      return new ApiError(`${what} found nothing (404 Not Found): ${check}, and that ${credential.description} can see them.${said}`, status);
+      const check = suite
+        ? `Check org "${org}" and suite-slug "${suite}" (the suite's slug is in its Test Engine URL), and that ${credential.description} can see them.`
+        : `Check org "${org}", and that ${credential.description} can see it.`;
+      return new ApiError(`${what} found nothing (404 Not Found).${said}`, status, { fix: check });
     }
     if (status >= 300 && status < 400) {
       const location = headers.location ? ` to ${String(headers.location).split('?')[0]}` : '';
-      return new ApiError(`${what} answered ${status}, a redirect${location}; it is not followed, so the token stays with api-url. Check api-url.`, status);
+      return new ApiError(`${what} answered ${status}, a redirect${location}; it is not followed, so the token stays with api-url.`, status, { fix: 'Check api-url.' });
     }
     return new ApiError(`${what} answered ${status}.${said}`, status);
   }

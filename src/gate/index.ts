@@ -3,7 +3,7 @@
  * excuseFailures, each a named phase. Pure apart from what is passed in — the endpoints, the clock, the
  * rate-limit budget, a log function — so unit tests run it against a scripted API and a fake clock.
  */
-import { CancelledError, GateError, describeError } from '../errors.js';
+import { CancelledError, GateError } from '../errors.js';
 import { excuseFailures } from './excuse.js';
 import { findRun } from './find-run.js';
 import { listFailures } from './list-failures.js';
@@ -56,7 +56,13 @@ export async function gateSuite(deps: GateDeps, settings: GateSettings, suite: s
   } catch (error) {
     if (error instanceof CancelledError || deps.signal.aborted) throw deps.signal.reason ?? error;
     if (!(error instanceof GateError)) throw error;
-    return done({ verdict: 'error', reason: describeError(error, deps.secrets), ...(progress.run ? { run: progress.run } : {}) });
+    return done({
+      verdict: 'error',
+      reason: deps.secrets.redact(error.message),
+      ...(error.fix ? { advice: [deps.secrets.redact(error.fix)] } : {}),
+      ...(error.docs ? { docs: error.docs } : {}),
+      ...(progress.run ? { run: progress.run } : {}),
+    });
   }
 }
 

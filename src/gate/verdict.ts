@@ -5,7 +5,7 @@
  */
 import type { Run } from '../api/schemas.js';
 import type { FailureList } from '../api/endpoints.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, type DocsLink } from '../errors.js';
 import type { Excuses } from './excuse.js';
 
 export type Verdict = 'passed' | 'failed' | 'inconclusive' | 'error';
@@ -44,6 +44,8 @@ export interface SuiteOutcome {
   readonly excuses?: Excuses;
   /** What to do next, for inconclusive and error outcomes: shown first in their annotation. */
   readonly advice?: readonly string[];
+  /** Where an error's fix is explained. */
+  readonly docs?: DocsLink;
   readonly elapsedMs: number;
 }
 

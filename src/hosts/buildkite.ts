@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { annotationStyle, shouldReport, type SuiteOutcome } from '../gate/verdict.js';
 import { optionsFor } from '../options.js';
 import { annotationContext } from '../report/context.js';
+import { annotationBudget } from '../report/budget.js';
 import { renderAnnotation } from '../report/render-annotation.js';
 import type { MintToken } from '../auth.js';
 import type { Secrets } from '../secrets.js';
@@ -146,7 +147,7 @@ export class BuildkiteHost implements Host {
       if (Number(this.#env.BUILDKITE_RETRY_COUNT ?? 0) > 0) await runAgent(['annotation', 'remove', '--context', context], '', this.#env);
       return;
     }
-    const body = renderAnnotation(outcome, { secrets: this.#secrets });
+    const body = renderAnnotation(outcome, { secrets: this.#secrets, budgetBytes: annotationBudget(config.maxFailures) });
     const style = annotationStyle(outcome);
     const result = await runAgent(['annotate', '--style', style, '--context', context], body, this.#env);
     if (result.ok) {

@@ -4,6 +4,7 @@ import { parseConfig, type Config, type RawValue } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { shouldReport, type SuiteOutcome } from '../gate/verdict.js';
 import { describeType, optionsFor, type OptionSpec } from '../options.js';
+import { annotationBudget } from '../report/budget.js';
 import { renderAnnotation } from '../report/render-annotation.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
@@ -82,7 +83,7 @@ export class CliHost implements Host {
   }
 
   async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
-    const bodies = outcomes.filter((o) => shouldReport(o, config.alwaysAnnotate)).map((o) => renderAnnotation(o, { secrets: this.#secrets }));
+    const bodies = outcomes.filter((o) => shouldReport(o, config.alwaysAnnotate)).map((o) => renderAnnotation(o, { secrets: this.#secrets, budgetBytes: annotationBudget(config.maxFailures) }));
     if (bodies.length) this.#stdout(bodies.join('\n<hr>\n\n'));
   }
 }

@@ -8,7 +8,8 @@ import { excusedIds } from '../gate/excuse.js';
 import { exitCodeFor, worstVerdict, type SuiteOutcome } from '../gate/verdict.js';
 import { optionsFor } from '../options.js';
 import { failureLine, groupByTest } from '../report/failure-summary.js';
-import { ANNOTATION_BUDGET_BYTES, renderAnnotation } from '../report/render-annotation.js';
+import { ANNOTATION_MAX_BYTES, GITHUB_MESSAGE_CHARS, MAX_GITHUB_ERRORS, annotationBudget } from '../report/budget.js';
+import { renderAnnotation } from '../report/render-annotation.js';
 import { cleanLine, cleanText } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
@@ -16,10 +17,6 @@ import { createLog, type Log } from './log.js';
 
 export type ActionsCore = typeof import('@actions/core');
 
-/** GitHub shows at most 10 error annotations per step; the rest are summed up in one notice. */
-const MAX_ERROR_ANNOTATIONS = 10;
-/** An inline annotation's message: multi-line (the runner takes %0A) and short enough to read at the file. */
-const ERROR_MESSAGE_CHARS = 4_000;
 
 export type ActionResult = 'passed' | 'failed' | 'stale' | 'pending' | 'inconclusive' | 'error';
 
@@ -31,11 +28,15 @@ export function actionResult(outcome: SuiteOutcome): ActionResult {
   return 'inconclusive';
 }
 
-/** `./spec/models/user_spec.rb:23` or `src/a.test.ts:88:20` → file and line for an inline annotation. */
+/**
+ * A test's location as the file and line an inline annotation attaches to: RSpec `./spec/a_spec.rb:23`, Jest and
+ * Vitest `src/a.test.ts:88:20`, pytest `tests/test_a.py::test_b[chromium]` (a node id: the file, no line).
+ */
 export function parseLocation(location: string | null | undefined): { file: string; startLine?: number } | undefined {
   if (!location) return undefined;
-  const match = /^(.*?):(\d+)(?::\d+)?$/.exec(location.trim());
-  const file = (match ? match[1]! : location.trim()).replace(/^\.\//, '');
+  const path = location.trim().split('::')[0]!;
+  const match = /^(.*?):(\d+)(?::\d+)?$/.exec(path);
+  const file = (match ? match[1]! : path).replace(/^\.\//, '');
   if (!file || /[\r\n]/.test(file)) return undefined;
   return match ? { file, startLine: Number(match[2]) } : { file };
 }
@@ -87,7 +88,7 @@ export class GithubHost implements Host {
     return config;
   }
 
-  async publish(outcomes: readonly SuiteOutcome[]): Promise<void> {
+  async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
     const core = this.#core;
     const results = outcomes.map((o) => resultEntry(o, this.#secrets));
     const first = results[0]!;
@@ -101,8 +102,8 @@ export class GithubHost implements Host {
     core.setOutput('muted-count', sum((r) => r.mutedCount));
     core.setOutput('results', JSON.stringify(results));
 
-    // The step summary is limited to 1 MiB per step: the suites share the annotation budget.
-    const budgetBytes = Math.floor(ANNOTATION_BUDGET_BYTES / outcomes.length);
+    // The step summary is limited to 1 MiB per step: the suites share it.
+    const budgetBytes = Math.min(annotationBudget(config.maxFailures), Math.floor(ANNOTATION_MAX_BYTES / outcomes.length));
     for (const outcome of outcomes) core.summary.addRaw(renderAnnotation(outcome, { secrets: this.#secrets, budgetBytes }), true);
     try {
       await core.summary.write();
@@ -125,11 +126,11 @@ export class GithubHost implements Host {
       total += outcome.failures?.total ?? 0;
       const excused = excusedIds(outcome.excuses);
       for (const group of groupByTest((outcome.failures?.executions ?? []).filter((e) => !e.test_id || !excused.has(e.test_id)))) {
-        if (shown >= MAX_ERROR_ANNOTATIONS) break;
+        if (shown >= MAX_GITHUB_ERRORS) break;
         const first = group.executions[0]!;
         const { name, location } = failureLine(first, this.#secrets);
         // Line breaks are kept: @actions/core sends them as %0A, and snapshot diffs stay readable.
-        const reason = cleanText(first.failure_reason || 'failed', ERROR_MESSAGE_CHARS, this.#secrets);
+        const reason = cleanText(first.failure_reason || 'failed', GITHUB_MESSAGE_CHARS, this.#secrets);
         const message = reason.text.trimEnd() + (reason.omitted ? '\n…' : '');
         core.error(`${message}${group.executions.length > 1 ? ` (failed ${group.executions.length}×)` : ''}`, {
           title: `${outcome.suite}: ${name}`,

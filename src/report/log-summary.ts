@@ -4,9 +4,9 @@ import { excusedIds } from '../gate/excuse.js';
 import { VERDICTS, type SuiteOutcome } from '../gate/verdict.js';
 import { cleanLine } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
+import { LOGGED_TESTS } from './budget.js';
 import { failureLine, groupByTest } from './failure-summary.js';
 
-const LOGGED_TESTS = 20;
 
 export function verdictTitle(outcome: SuiteOutcome): string {
   const failures = outcome.failures;

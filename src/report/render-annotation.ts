@@ -1,226 +1,275 @@
 /**
- * The annotation of one suite (SPEC.md step 6): verdict, exact failure count, link to the run, then the
- * failures grouped by test. Everything from the API is cleaned (sanitize.ts) and escaped (escape.ts); each
- * failure is cut to a size that leaves room for the others; the body stays under Buildkite's limit.
+ * The annotation of one suite (SPEC.md step 6), written for a reviewer who has ten seconds: the verdict with
+ * how many tests and executions failed, then one collapsed line per failing test that already says why it
+ * failed; opened, the reason, the expanded lines that do not repeat it, and the backtrace apart. Every cut
+ * leaves a marker on a line of its own. Everything from the API is cleaned (sanitize.ts) and escaped
+ * (escape.ts); budget.ts holds every size and line budget.
  */
-import { formatSeconds } from '../clock.js';
+import type { FailedExecution } from '../api/schemas.js';
 import { excusedIds, type ExcusedTest, type Excuses } from '../gate/excuse.js';
 import { VERDICTS, isExcusedPass, type SuiteOutcome } from '../gate/verdict.js';
 import { cleanLine, cleanText } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
+import {
+  DEFAULT_ANNOTATION_BYTES,
+  DETAIL_LEVELS,
+  MAX_EXCUSED_LINES,
+  MAX_EXECUTION_LINKS,
+  MAX_TEST_BYTES,
+  MIN_TEST_BYTES,
+  NAME_CHARS,
+  SUMMARY_REASON_CHARS,
+  type DetailLevel,
+} from './budget.js';
 import { escapeInline, escapePre, safeHref } from './escape.js';
-import { groupByTest, type TestGroup } from './failure-summary.js';
-
-/**
- * Buildkite refuses an annotation body over 1 MiB, counted in bytes after the agent redacts secrets (which
- * can lengthen short ones). 64 KiB of margin covers that and the footer.
- */
-export const ANNOTATION_LIMIT_BYTES = 1024 * 1024;
-export const ANNOTATION_BUDGET_BYTES = ANNOTATION_LIMIT_BYTES - 64 * 1024;
+import { failureLine, groupByTest, type TestGroup } from './failure-summary.js';
 
 export interface RenderOptions {
   readonly secrets?: Secrets;
-  /** Byte budget of the whole body (tests shrink it). */
+  /** Byte budget of the whole body: annotationBudget(max-failures) by default. */
   readonly budgetBytes?: number;
 }
 
-/** How much of one failure is shown, from generous to terse; a failure gets the first level that fits. */
-const DETAIL_LEVELS = [
-  { reason: 4000, lines: 40, backtrace: 10, lineChars: 400 },
-  { reason: 2000, lines: 20, backtrace: 6, lineChars: 300 },
-  { reason: 800, lines: 8, backtrace: 3, lineChars: 200 },
-  { reason: 300, lines: 0, backtrace: 0, lineChars: 0 },
-] as const;
-type DetailLevel = (typeof DETAIL_LEVELS)[number];
-const NAME_CHARS = 300;
-const MIN_BLOCK_BYTES = 4 * 1024;
-const MAX_BLOCK_BYTES = 48 * 1024;
-const MAX_EXTRA_LINKS = 10;
-
-/** Excused tests listed one line each, before "and N more". */
-const MAX_EXCUSED_LINES = 100;
-
-export function renderAnnotation(outcome: SuiteOutcome, options: RenderOptions = {}): string {
-  const secrets = options.secrets;
-  const budget = options.budgetBytes ?? ANNOTATION_BUDGET_BYTES;
-  const runHref = safeHref(outcome.run?.web_url);
-  const runLink = runHref ? `<a href="${runHref}">Open the run in Test Engine</a>` : '';
-  const suite = `<code>${escapeInline(outcome.suite)}</code>`;
-  const reason = escapeInline(cleanLine(outcome.reason, 2000, secrets).text);
-  const took = `checked in ${formatSeconds(outcome.elapsedMs)}`;
-
-  const icon = VERDICTS[outcome.verdict].icon;
-  const advice = (outcome.advice ?? []).map((a) => `<li>${escapeInline(cleanLine(a, 500, secrets).text)}</li>`).join('');
-  const adviceList = advice ? `<ul>${advice}</ul>\n` : '';
-  switch (outcome.verdict) {
-    case 'passed':
-      if (isExcusedPass(outcome)) return renderFailed(outcome, { suite, runLink, runHref, took, secrets, budget });
-      return `<h3>${icon} Test Engine: ${suite} passed</h3>\n<p>${reason} · ${took}${runLink ? ` · ${runLink}` : ''}</p>\n`;
-    case 'inconclusive':
-      return `<h3>${icon} Test Engine: ${suite} is inconclusive</h3>\n<p>${reason} · ${took}${runLink ? ` · ${runLink}` : ''}</p>\n${adviceList}`;
-    case 'error':
-      return `<h3>${icon} Test Engine gate could not check ${suite}</h3>\n<p>${reason}</p>\n${adviceList}`;
-    case 'failed':
-      return renderFailed(outcome, { suite, runLink, runHref, took, secrets, budget });
-  }
-}
-
-interface FailedContext {
+/** What every part of one annotation needs. */
+interface Context {
   readonly suite: string;
   readonly runLink: string;
   readonly runHref: string | undefined;
-  readonly took: string;
   readonly secrets: Secrets | undefined;
   readonly budget: number;
 }
 
-/** A failed run: its failures in full; with step 5b, the excused tests apart. An excused pass shows the same, as info. */
-function renderFailed(outcome: SuiteOutcome, ctx: FailedContext): string {
-  const failures = outcome.failures;
-  const excuses = outcome.excuses;
+export function renderAnnotation(outcome: SuiteOutcome, options: RenderOptions = {}): string {
+  const secrets = options.secrets;
+  const runHref = safeHref(outcome.run?.web_url);
+  const ctx: Context = {
+    suite: `<code>${escapeInline(outcome.suite)}</code>`,
+    runLink: runHref ? `<a href="${runHref}">Open the run in Test Engine</a>` : '',
+    runHref,
+    secrets,
+    budget: options.budgetBytes ?? DEFAULT_ANNOTATION_BYTES,
+  };
+  const reason = sentence(inline(outcome.reason, 2000, secrets));
+  const advice = (outcome.advice ?? []).map((a) => `<li>${inline(a, 800, secrets)}</li>`).join('\n');
+  const icon = VERDICTS[outcome.verdict].icon;
+  switch (outcome.verdict) {
+    case 'passed':
+      if (isExcusedPass(outcome)) return renderFailed(outcome, ctx);
+      return `<h3>${icon} Test Engine: ${ctx.suite} passed</h3>\n<p>${reason}${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n`;
+    case 'inconclusive':
+      // What happened in one sentence, then what to do.
+      return (
+        `<h3>${icon} Test Engine: ${ctx.suite} is inconclusive</h3>\n<p>${reason}${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n` +
+        (advice ? `<p><strong>What to do</strong></p>\n<ul>\n${advice}\n</ul>\n` : '')
+      );
+    case 'error': {
+      // A setup problem, not a test failure: the fix first, then the detail, then where it is explained.
+      const docs = outcome.docs && safeHref(outcome.docs.url);
+      return (
+        `<h3>${icon} Test Engine gate: a setup problem, not a test failure (${ctx.suite})</h3>\n` +
+        (advice ? `<p><strong>To fix</strong></p>\n<ul>\n${advice}\n</ul>\n` : '') +
+        `<p>${reason}</p>\n` +
+        (docs ? `<p>See <a href="${docs}">${escapeInline(outcome.docs!.title)}</a>.</p>\n` : '')
+      );
+    }
+    case 'failed':
+      return renderFailed(outcome, ctx);
+  }
+}
+
+/** A failed run: its unexcused failures in full, then the excused tests apart (step 5b). An excused pass shows the same, as info. */
+function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
+  const { failures, excuses } = outcome;
   const excusedPass = isExcusedPass(outcome);
-  const heading = excusedPass
-    ? `<h3>ℹ️ Test Engine: ${ctx.suite} passed — the run failed only on excused tests</h3>\n`
-    : `<h3>${VERDICTS.failed.icon} Test Engine: ${ctx.suite} failed`;
-  const note = excuses?.note ? `<p>${escapeInline(cleanLine(excuses.note, 800, ctx.secrets).text)}</p>\n` : '';
+  const note = excuses?.note ? `<p>${inline(excuses.note, 800, ctx.secrets)}</p>\n` : '';
   const excusedBody = excuses ? renderExcused(excuses, ctx.secrets) : '';
-  if (!failures) {
-    const why = escapeInline(cleanLine(outcome.failuresError ?? 'unknown error', 500, ctx.secrets).text);
+  const runLine = ctx.runLink ? `<p>${ctx.runLink}</p>\n` : '';
+  if (excusedPass) {
+    const count = failures ? ` (${plural(failures.total, 'failed execution')} in all)` : '';
     return (
-      (excusedPass ? heading : `${heading}</h3>\n`) +
-      `<p>${ctx.runLink ? `${ctx.runLink} · ` : ''}${ctx.took}</p>\n` +
-      `<p>The run failed, but its failures could not be listed (${why}). See the run for them.</p>\n` +
-      note +
-      excusedBody
+      `<h3>ℹ️ Test Engine: ${ctx.suite} passed — the run failed only on excused tests</h3>\n` +
+      `<p>${sentence(inline(outcome.reason, 500, ctx.secrets)).replace(/\.$/, '')}${count}.${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n\n${excusedBody}`
     );
   }
-  const total = failures.total.toLocaleString('en-US');
-  const count = `${failures.exact ? '' : 'at least '}${total} failed execution${failures.total === 1 ? '' : 's'}`;
-  if (excusedPass) {
-    const reason = escapeInline(cleanLine(outcome.reason, 500, ctx.secrets).text);
-    return `${heading}<p>${reason[0]!.toUpperCase()}${reason.slice(1)} (${count} in all). ${ctx.runLink ? `${ctx.runLink} · ` : ''}${ctx.took}</p>\n\n${excusedBody}`;
+  const heading = `<h3>${VERDICTS.failed.icon} Test Engine: ${ctx.suite} failed`;
+  if (!failures) {
+    const why = inline(outcome.failuresError ?? 'unknown error', 500, ctx.secrets);
+    return `${heading}</h3>\n${runLine}<p>The run failed, but its failures could not be listed (${why}). See the run for them.</p>\n${note}${excusedBody}`;
   }
-  // The Failed section holds the failures that nothing excuses; the excused tests have their own sections.
+
+  // The Failed section holds what nothing excuses; the excused tests have their own sections.
   const excused = excusedIds(excuses);
   const unexcused = failures.executions.filter((e) => !e.test_id || !excused.has(e.test_id));
   const groups = groupByTest(unexcused);
-  const shownNote =
-    failures.executions.length < failures.total
-      ? ` · the first ${failures.executions.length.toLocaleString('en-US')} below, by test`
-      : '';
-  let body =
-    `${heading} — ${count}</h3>\n` +
-    `<p>${ctx.runLink ? `${ctx.runLink} · ` : ''}${ctx.took}${shownNote}</p>\n` +
-    note +
-    (excuses ? `<h4>Failed</h4>\n` : '') +
-    '\n';
+  // The heading counts what the Failed section holds: the run's failed executions less those of excused tests
+  // (known exactly only when every excused test was read).
+  const excusedExecutions = excuses?.complete ? [...excuses.flaky, ...excuses.muted].reduce((n, t) => n + t.failed, 0) : 0;
+  const total = Math.max(unexcused.length, failures.total - excusedExecutions);
+  const allRead = failures.exact && unexcused.length >= total;
+  let body = `${heading} — ${countPhrase(groups.length, allRead, total, failures.exact)}</h3>\n${runLine}${note}${excuses ? '<h4>Failed</h4>\n' : ''}\n`;
 
   // The excused sections come last but are sized first: the failures share what is left.
   let bytes = Buffer.byteLength(body) + Buffer.byteLength(excusedBody);
-  let shown = 0;
   const footerReserve = 512;
+  let shown = 0;
   for (let i = 0; i < groups.length; i++) {
     const available = ctx.budget - bytes - footerReserve;
-    const share = Math.min(MAX_BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, Math.floor(available / (groups.length - i))));
-    const block = renderGroupWithin(groups[i]!, share, ctx.secrets);
+    const share = Math.min(MAX_TEST_BYTES, Math.max(MIN_TEST_BYTES, Math.floor(available / (groups.length - i))));
+    const block = renderTestWithin(groups[i]!, share, ctx.secrets);
     const size = Buffer.byteLength(block);
     if (size > available) break;
     body += block;
     bytes += size;
     shown += groups[i]!.executions.length;
   }
-  // Failed executions of excused tests are shown in their sections, not counted as missing here.
-  const excusedExecutions = failures.executions.length - unexcused.length;
-  const more = failures.total - shown - excusedExecutions;
+  // Failed executions of excused tests are in their sections, not missing here.
+  const more = total - shown - (excuses?.complete ? 0 : failures.executions.length - unexcused.length);
   if (more > 0) {
-    const moreText = `${failures.exact ? '' : 'at least '}${more.toLocaleString('en-US')} more failure${more === 1 ? '' : 's'}`;
-    body += ctx.runHref
-      ? `<p><strong>${moreText} — <a href="${ctx.runHref}">see the run</a></strong></p>\n`
-      : `<p><strong>${moreText} — see the run</strong></p>\n`;
+    const text = `${failures.exact ? '' : 'at least '}${more.toLocaleString('en-US')} more failure${more === 1 ? '' : 's'}`;
+    body += ctx.runHref ? `<p><strong>${text} — <a href="${ctx.runHref}">see the run</a></strong></p>\n` : `<p><strong>${text} — see the run</strong></p>\n`;
   }
   return body + excusedBody;
+}
+
+/** "3 failed tests", or with repeats "47 failed tests, 300 failed executions"; "at least" where not everything was read. */
+function countPhrase(tests: number, allRead: boolean, executions: number, exact: boolean): string {
+  const testsPart = `${allRead ? '' : 'at least '}${plural(tests, 'failed test')}`;
+  if (allRead && tests === executions) return testsPart;
+  return `${testsPart}, ${exact ? '' : 'at least '}${plural(executions, 'failed execution')}`;
 }
 
 /** SPEC.md step 6: the Passed on retry and Muted sections, one line per test, each with its count. */
 function renderExcused(excuses: Excuses, secrets: Secrets | undefined): string {
   const section = (title: string, tests: readonly ExcusedTest[]) => {
     if (tests.length === 0) return '';
-    const count = `${excuses.complete ? '' : 'at least '}${tests.length.toLocaleString('en-US')} test${tests.length === 1 ? '' : 's'}`;
+    const count = `${excuses.complete ? '' : 'at least '}${plural(tests.length, 'test')}`;
     const items = tests.slice(0, MAX_EXCUSED_LINES).map((t) => {
-      const name = escapeInline(cleanLine(t.name, NAME_CHARS, secrets).text);
+      const name = inline(t.name, NAME_CHARS, secrets);
       const href = safeHref(t.webUrl);
-      const where = t.location ? ` <code>${escapeInline(cleanLine(t.location, NAME_CHARS, secrets).text)}</code>` : '';
+      const where = t.location ? ` <code>${inline(t.location, NAME_CHARS, secrets)}</code>` : '';
       return `<li>${href ? `<a href="${href}">${name}</a>` : name}${where} · ${t.failed} failed / ${t.passed} passed</li>`;
     });
-    const more = tests.length > MAX_EXCUSED_LINES ? `<li>… and ${(tests.length - MAX_EXCUSED_LINES).toLocaleString('en-US')} more</li>` : '';
+    const more = tests.length > MAX_EXCUSED_LINES ? `\n<li>… and ${(tests.length - MAX_EXCUSED_LINES).toLocaleString('en-US')} more</li>` : '';
     return `<h4>${title} — ${count}</h4>\n<ul>\n${items.join('\n')}${more}\n</ul>\n`;
   };
   return section('Passed on retry', excuses.flaky) + section('Muted', excuses.muted);
 }
 
-function renderGroupWithin(group: TestGroup, maxBytes: number, secrets: Secrets | undefined): string {
+/** The test at the most detailed level that fits its share of the budget. */
+function renderTestWithin(group: TestGroup, maxBytes: number, secrets: Secrets | undefined): string {
   let block = '';
   for (const level of DETAIL_LEVELS) {
-    block = renderGroup(group, level, secrets);
+    block = renderTest(group, level, secrets);
     if (Buffer.byteLength(block) <= maxBytes) break;
   }
   return block;
 }
 
-function truncationMarker(omitted: number): string {
-  return omitted > 0 ? ` … [${omitted.toLocaleString('en-US')} more characters cut]` : '';
-}
-
-function renderGroup(group: TestGroup, level: DetailLevel, secrets: Secrets | undefined): string {
+function renderTest(group: TestGroup, level: DetailLevel, secrets: Secrets | undefined): string {
   const first = group.executions[0]!;
+  const { location, reason: firstLine } = failureLine(first, secrets, SUMMARY_REASON_CHARS);
+  // The collapsed line already says why: name, location, duration, repeats, the first line of the reason.
   const name = cleanLine(first.test_name ?? '', NAME_CHARS, secrets);
-  const summary: string[] = [`<strong>${name.text ? escapeInline(name.text) : '(unnamed test)'}${name.omitted ? '…' : ''}</strong>`];
-  if (first.location) summary.push(`<code>${escapeInline(cleanLine(first.location, NAME_CHARS, secrets).text)}</code>`);
+  const summary = [`<strong>${name.text ? escapeInline(name.text) + (name.omitted ? '…' : '') : '(unnamed test)'}</strong>`];
+  if (location) summary.push(`<code>${escapeInline(location)}</code>`);
   if (typeof first.duration === 'number' && Number.isFinite(first.duration)) summary.push(formatDuration(first.duration));
   if (group.executions.length > 1) summary.push(`failed ${group.executions.length}×`);
+  const why = firstLine ? ` — ${escapeInline(firstLine)}` : '';
 
-  const reason = cleanText(first.failure_reason || '(no failure reason)', level.reason, secrets);
-  let pre = escapePre(reason.text) + truncationMarker(reason.omitted);
-  // Lines past the budget are counted, never dropped silently (SPEC.md step 6): one marker says how many.
-  let linesLeft = level.lines;
-  let hidden = 0;
-  for (const entry of first.failure_expanded ?? []) {
-    const backtrace = entry.backtrace ?? [];
-    const lines = [
-      ...(entry.expanded ?? []).map((l) => ({ l, indent: '' })),
-      ...backtrace.slice(0, level.backtrace).map((l) => ({ l, indent: '    ' })),
-    ];
-    hidden += backtrace.length - Math.min(backtrace.length, level.backtrace);
-    for (const { l, indent } of lines) {
-      if (linesLeft <= 0) {
-        hidden++;
-        continue;
-      }
-      linesLeft--;
-      const line = cleanLine(l, level.lineChars, secrets, true);
-      pre += `\n${indent}${escapePre(line.text)}${truncationMarker(line.omitted)}`;
-    }
+  const reasonText = cleanText(first.failure_reason || '(no failure reason)', level.reason, secrets);
+  const reasonLines = reasonText.text.replace(/\s+$/, '').split('\n');
+  const reason = renderLines(reasonLines, Infinity, level.lineChars, secrets) + cutMarker(reasonText.omitted, 'character');
+
+  const { expanded, backtrace } = expandedAndBacktrace(first, reasonLines);
+  const expandedBlock = level.lines > 0 && expanded.length ? renderLines(expanded, level.lines, level.lineChars, secrets) : '';
+  const expandedCut = level.lines > 0 ? Math.max(0, expanded.length - level.lines) : expanded.length;
+  const backtraceBlock = level.backtrace > 0 && backtrace.length ? renderLines(backtrace, level.backtrace, level.lineChars, secrets) : '';
+  const backtraceCut = Math.max(0, backtrace.length - level.backtrace);
+
+  let body = `<details>\n<summary>${summary.join(' · ')}${why}</summary>\n\n${links(group)}`;
+  // A <pre> that opens a line starts an HTML block that only </pre> ends, so blank lines in it are safe.
+  body += `<pre>${reason}</pre>\n`;
+  if (expandedBlock || expandedCut) body += `<pre>${expandedBlock}${cutMarker(expandedCut, 'line', !expandedBlock)}</pre>\n`;
+  if (backtraceBlock || backtraceCut) {
+    body += `<p><em>Backtrace</em></p>\n<pre>${backtraceBlock}${cutMarker(backtraceCut, 'backtrace line', !backtraceBlock)}</pre>\n`;
   }
-  if (hidden > 0) pre += `\n… ${hidden.toLocaleString('en-US')} more line${hidden === 1 ? '' : 's'} cut`;
+  return `${body}</details>\n\n`;
+}
 
-  const links: string[] = [];
-  const href = safeHref(first.test_execution_url);
-  if (href) links.push(`<a href="${href}">Open this execution</a>`);
-  const testHref = safeHref(first.test_url);
-  if (testHref) links.push(`<a href="${testHref}">test history</a>`);
-  const others = group.executions.slice(1, 1 + MAX_EXTRA_LINKS).flatMap((e, i) => {
-    const h = safeHref(e.test_execution_url);
-    return h ? [`<a href="${h}">#${i + 2}</a>`] : [];
+/** The execution and the test's history, right under the summary; each execution of a repeated failure. */
+function links(group: TestGroup): string {
+  const first = group.executions[0]!;
+  const parts: string[] = [];
+  const executions = group.executions.slice(0, MAX_EXECUTION_LINKS).flatMap((e, i) => {
+    const href = safeHref(e.test_execution_url);
+    return href ? [`<a href="${href}">${i + 1}</a>`] : [];
   });
-  if (others.length) links.push(`other executions: ${others.join(' ')}`);
+  if (group.executions.length > 1 && executions.length) {
+    const more = group.executions.length > MAX_EXECUTION_LINKS ? ` … ${group.executions.length - MAX_EXECUTION_LINKS} more` : '';
+    parts.push(`executions ${executions.join(' ')}${more}`);
+  } else {
+    const href = safeHref(first.test_execution_url);
+    if (href) parts.push(`<a href="${href}">Open this execution</a>`);
+  }
+  const history = safeHref(first.test_url);
+  if (history) parts.push(`<a href="${history}">test history</a>`);
+  return parts.length ? `<p>${parts.join(' · ')}</p>\n` : '';
+}
 
-  return (
-    `<details>\n<summary>${summary.join(' · ')}</summary>\n\n` +
-    // A <pre> that opens a line starts an HTML block that only </pre> ends, so blank lines in it are safe.
-    `<pre>${pre}</pre>\n\n` +
-    (links.length ? `<p>${links.join(' · ')}</p>\n` : '') +
-    `</details>\n\n`
-  );
+/**
+ * The expanded lines that do not repeat the reason (RSpec sends the message in both; the `Failure/Error:` line
+ * is kept), and the backtrace frames, each as a list of lines.
+ */
+function expandedAndBacktrace(execution: FailedExecution, reasonLines: readonly string[]): { expanded: string[]; backtrace: string[] } {
+  const inReason = new Set(reasonLines.map((l) => l.trim()).filter(Boolean));
+  const expanded: string[] = [];
+  const backtrace: string[] = [];
+  for (const entry of execution.failure_expanded ?? []) {
+    for (const line of entry.expanded ?? []) {
+      const trimmed = line.trim();
+      if (trimmed && inReason.has(trimmed) && !trimmed.startsWith('Failure/Error:')) continue;
+      expanded.push(line);
+    }
+    backtrace.push(...(entry.backtrace ?? []));
+  }
+  // Blank lines left at either end, or doubled, by the repeats taken out say nothing.
+  const kept = expanded.filter((line, i) => line.trim() || (i > 0 && expanded[i - 1]!.trim()));
+  while (kept.length && !kept[0]!.trim()) kept.shift();
+  while (kept.length && !kept.at(-1)!.trim()) kept.pop();
+  return { expanded: kept, backtrace };
+}
+
+/** Lines for a <pre>: each cleaned and escaped, a long one cut with its marker on the next line, at most `max`. */
+function renderLines(lines: readonly string[], max: number, lineChars: number, secrets: Secrets | undefined): string {
+  return lines
+    .slice(0, max)
+    .map((raw) => {
+      const line = cleanLine(raw, lineChars, secrets, true);
+      return escapePre(line.text) + cutMarker(line.omitted, 'character');
+    })
+    .join('\n');
+}
+
+/** "… 1,158 more characters" on a line of its own (after a newline unless the block is otherwise empty). */
+function cutMarker(count: number, noun: 'character' | 'line' | 'backtrace line', alone = false): string {
+  if (count <= 0) return '';
+  return `${alone ? '' : '\n'}… ${count.toLocaleString('en-US')} more ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function inline(text: string, maxChars: number, secrets: Secrets | undefined): string {
+  const line = cleanLine(text, maxChars, secrets);
+  return escapeInline(line.text) + (line.omitted ? '…' : '');
+}
+
+/** A reason as a sentence: capitalised, ending in a full stop. */
+function sentence(text: string): string {
+  if (!text) return text;
+  const capital = text[0]!.toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function formatDuration(seconds: number): string {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestEngineApi } from '../../src/api/endpoints.js';
 import { Transport, createDispatcher } from '../../src/api/transport.js';
-import { ApiError, TransientApiError } from '../../src/errors.js';
+import { ApiError, TransientApiError, describeError } from '../../src/errors.js';
 import { Secrets } from '../../src/secrets.js';
 import { startFakeTestEngine, type FakeApiOptions, type FakeTestEngine, type Fault } from '../../sim/fake-test-engine.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -32,6 +32,7 @@ async function client(options: Partial<FakeApiOptions> & { faults?: Fault[] } = 
     authorization: async () => `Bearer ${TOKEN}`,
     description: 'the token in $BUILDKITE_API_TOKEN',
     fix: 'Store a Buildkite API access token with the read_suites scope for organization "acme" in $BUILDKITE_API_TOKEN.',
+    docs: { title: 'Buildkite API access tokens', url: 'https://buildkite.com/docs/apis/managing-api-tokens' },
   };
   const c = new TestEngineApi(transport, { apiUrl: api.url, org: 'acme', credentialFor: () => credential });
   return { c, transport, lines, clock, api };
@@ -166,7 +167,10 @@ describe('errors that end the gate', () => {
     const { c, api } = await client({ token: 'another-token-entirely' });
     const error = await c.getRun('web', 'r1', FAR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).message).toMatch(/401 Unauthorized\): the token in \$BUILDKITE_API_TOKEN is not accepted\..*read_suites scope for organization "acme"/);
+    expect((error as ApiError).message).toMatch(/401 Unauthorized\): the token in \$BUILDKITE_API_TOKEN is not accepted\./);
+    // What to do is said apart, so that an annotation can put it first.
+    expect((error as ApiError).fix).toMatch(/read_suites scope for organization "acme"/);
+    expect((error as ApiError).docs?.url).toBe('https://buildkite.com/docs/apis/managing-api-tokens');
     expect(api.requests).toHaveLength(1);
   });
 
@@ -177,7 +181,8 @@ describe('errors that end the gate', () => {
 
   it('404 names the org and the suite', async () => {
     const { c, api } = await client();
-    await expect(c.findRuns('nope', BUILD, FAR)).rejects.toThrow(/404 Not Found.*org "acme" and suite-slug "nope".*The API said: "Not Found"/);
+    const error = (await c.findRuns('nope', BUILD, FAR).catch((e: unknown) => e)) as ApiError;
+    expect(describeError(error)).toMatch(/404 Not Found\)\. The API said: "Not Found"\. Check org "acme" and suite-slug "nope"/);
     expect(api.requests).toHaveLength(1);
   });
 

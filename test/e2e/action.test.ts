@@ -72,6 +72,7 @@ async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeS
 const failures: FakeFailure[] = [
   { test_id: 't1', test_name: 'User validates email', location: './spec/models/user_spec.rb:23', failure_reason: 'expected true\ngot false' },
   { test_id: 't2', test_name: 'LoginForm shows an error', location: 'src/LoginForm.test.tsx:88:20', failure_reason: '100% wrong, a::b' },
+  { test_id: 't3', test_name: 'test_checkout_flow[chromium]', location: 'tests/e2e/test_checkout.py::test_checkout_flow[chromium]', failure_reason: 'AssertionError: cart empty\n  at page.click' },
   ...Array.from({ length: 12 }, (_, i) => ({ test_id: `x${i}`, test_name: `extra ${i}`, failure_reason: 'nope' })),
 ];
 
@@ -79,16 +80,19 @@ describe('GitHub Action', () => {
   it('by build id, a failed run: outputs, summary, ::error lines on the files, a failed step', async () => {
     const r = await runAction({ 'build-id': BUILD_ID }, [{ id: 'run-1', buildId: BUILD_ID, timeline: [['running', 'failed'], ['finished', 'failed']], failures }]);
     expect(r.code).toBe(1);
-    expect(r.outputs).toMatchObject({ result: 'failed', state: 'finished', 'run-id': 'run-1', 'failed-count': '14' });
+    expect(r.outputs).toMatchObject({ result: 'failed', state: 'finished', 'run-id': 'run-1', 'failed-count': '15' });
     expect(r.outputs['run-url']).toMatch(/^https:\/\/buildkite\.com\/.*\/runs\/run-1$/);
     expect(JSON.parse(r.outputs.results!)).toEqual([
-      expect.objectContaining({ suite: 'web', result: 'failed', runId: 'run-1', failedCount: 14, failedCountExact: true }),
+      expect.objectContaining({ suite: 'web', result: 'failed', runId: 'run-1', failedCount: 15, failedCountExact: true }),
     ]);
-    expect(r.summary).toContain('<code>web</code> failed — 14 failed executions');
+    expect(r.summary).toContain('<code>web</code> failed — 15 failed tests</h3>');
+    expect(r.summary).toContain('<summary><strong>User validates email</strong> · <code>./spec/models/user&#95;spec.rb&#58;23</code> — expected true</summary>');
+    // A pytest node id attaches to its file; a multi-line message keeps its line breaks.
+    expect(r.stdout).toContain('::error title=web%3A test_checkout_flow[chromium],file=tests/e2e/test_checkout.py::AssertionError: cart empty%0A  at page.click');
     expect(r.stdout).toContain('::error title=web%3A User validates email,file=spec/models/user_spec.rb,line=23::expected true%0Agot false');
     expect(r.stdout).toContain('::error title=web%3A LoginForm shows an error,file=src/LoginForm.test.tsx,line=88::100%25 wrong, a::b');
     expect(r.stdout.match(/^::error title=/gm)).toHaveLength(10);
-    expect(r.stdout).toMatch(/^::notice title=Test Engine gate::4 more failed executions/m);
+    expect(r.stdout).toMatch(/^::notice title=Test Engine gate::5 more failed executions/m);
     expect(r.stdout).toMatch(/^::error::web: the run finished with failed tests$/m);
     expect(r.stdout).toMatch(/^::group::Test Engine gate/m);
     expect(r.requests[0]).toBe(`/v2/analytics/organizations/acme/suites/web/runs?build_id=${BUILD_ID}`);

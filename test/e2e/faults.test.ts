@@ -37,7 +37,7 @@ describe('transient faults do not change the verdict', () => {
     // The transport retried each fault itself: three retry lines, and no read given up on.
     expect(r.stdout.split('\n').filter((l) => line.test(l))).toHaveLength(3);
     expect(r.stdout).not.toMatch(/reading again at the next poll/);
-    expect(r.agentCalls[0]!.stdin).toContain('3 failed executions');
+    expect(r.agentCalls[0]!.stdin).toContain('failed — 3 failed tests</h3>');
     expect(r.stdout).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
   });
 
@@ -75,7 +75,7 @@ describe('transient faults do not change the verdict', () => {
   it('faults until the timeout make the gate inconclusive (3), never green', async () => {
     const r = await withFaults([run([['finished', 'passed']])], [{ match: /runs/, fault: { kind: 'body', body: 'nope' } }], { timeout: 1 });
     expect(r.code).toBe(3);
-    expect(r.agentCalls[0]!.stdin).toMatch(/no Test Engine run appeared.*last error&#58; unexpected response/s);
+    expect(r.agentCalls[0]!.stdin).toMatch(/No Test Engine run appeared.*last error&#58; unexpected response/s);
   });
 });
 

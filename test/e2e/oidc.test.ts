@@ -32,7 +32,7 @@ describe('OIDC: no API token anywhere', () => {
     expect(r.jwts).toHaveLength(1);
     expect(r.audience(r.jwts[0]!)).toBe(audience);
     expect(r.stdout).toMatch(/Credentials: OIDC token per suite from buildkite-agent, audience .*\/suites\/<suite>, valid 5m00s/);
-    expect(r.annotation!.stdin).toContain('1 failed execution');
+    expect(r.annotation!.stdin).toContain('failed — 1 failed test</h3>');
   });
 
   it('mints one token per suite', async () => {

@@ -50,8 +50,10 @@ describe('plugin: verdicts', () => {
     expect(r.agentCalls).toHaveLength(1);
     const [call] = r.agentCalls;
     expect(call!.args).toEqual(['annotate', '--style', 'error', '--context', 'test-engine-gate']);
-    expect(call!.stdin).toContain('<code>web</code> failed — 2 failed executions</h3>');
-    expect(call!.stdin).toContain('<strong>Cart totals</strong>');
+    expect(call!.stdin).toContain('<code>web</code> failed — 2 failed tests</h3>');
+    // What the reviewer reads without opening anything: why each test failed.
+    expect(call!.stdin).toContain('<summary><strong>Cart totals</strong> · <code>./spec/cart&#95;spec.rb&#58;9</code> — expected 90, got 100</summary>');
+    expect(call!.stdin).not.toMatch(/checked in/);
     expect(call!.stdin).toContain('<strong>Login &lt;form&gt;</strong>');
     expect(r.stdout).toMatch(/\+\+\+ :x: Test Engine gate: web failed — 2 failed executions/);
     expect(r.stdout).toMatch(/✗ Cart totals \(\.\/spec\/cart_spec\.rb:9\): expected 90, got 100/);
@@ -73,7 +75,7 @@ describe('plugin: verdicts', () => {
   it('exits 3 when no run appears within the timeout', async () => {
     const r = await gate([], { timeout: 1 });
     expect(r.code).toBe(3);
-    expect(r.agentCalls[0]!.stdin).toMatch(/no Test Engine run appeared for build 0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60 within 1\.0s/);
+    expect(r.agentCalls[0]!.stdin).toMatch(/No Test Engine run appeared for build 0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60 within 1\.0s/);
     // Polls of the run list, then one Build tests request for the "is suite-slug right?" hint.
     expect(r.paths.slice(0, -1).every((p) => p === `/runs?build_id=${BUILD_ID}`)).toBe(true);
     expect(r.paths.at(-1)).toBe(`/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests?tags=result%3A~failed&per_page=100`);
@@ -83,7 +85,7 @@ describe('plugin: verdicts', () => {
   it('exits 1 when the timeout comes while a failed run is still running', async () => {
     const r = await gate([run([['running', 'failed']], { failures: 3 })], { timeout: 1 });
     expect(r.code).toBe(1);
-    expect(r.agentCalls[0]!.stdin).toContain('3 failed executions');
+    expect(r.agentCalls[0]!.stdin).toContain('failed — 3 failed tests</h3>');
   });
 
   it.each([
@@ -93,7 +95,7 @@ describe('plugin: verdicts', () => {
     const r = await gate([run([['finished', 'failed']], { failures: count })]);
     expect(r.code).toBe(1);
     const body = r.agentCalls[0]!.stdin;
-    expect(body).toContain(`failed — ${count.toLocaleString('en-US')} failed executions`);
+    expect(body).toContain(`failed — at least 50 failed tests, ${count.toLocaleString('en-US')} failed executions</h3>`);
     expect(body).toContain(more);
     expect(body.match(/<details>/g)).toHaveLength(50);
     const failurePages = r.paths.filter((p) => p.includes('failed_executions')).map((p) => new URL(p, 'http://x').searchParams.get('page') ?? '1');
@@ -103,7 +105,7 @@ describe('plugin: verdicts', () => {
   it('exits 2 with an error annotation for an unknown suite', async () => {
     const r = await gate([], { 'suite-slug': 'nope' });
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/404 Not Found.*suite-slug "nope"/);
+    expect(r.stdout).toMatch(/404 Not Found\)[^\n]*\n\s+→ Check org "acme" and suite-slug "nope"/);
     expect(r.agentCalls[0]!.args).toEqual(['annotate', '--style', 'error', '--context', 'test-engine-gate']);
     expect(r.paths).toHaveLength(1);
   });
@@ -151,14 +153,14 @@ describe('plugin: annotations', () => {
     const r = await gate([failedRun()], {}, {}, { agent: 'missing', viaHook: true });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/could not annotate the build \(buildkite-agent is not on PATH\); the annotation follows, and the verdict stands/);
-    expect(r.stdout).toContain('failed — 2 failed executions</h3>');
+    expect(r.stdout).toContain('failed — 2 failed tests</h3>');
   });
 
   it('prints the annotation to the log when buildkite-agent fails', async () => {
     const r = await gate([failedRun()], {}, {}, { agent: 1 });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/could not annotate the build \(buildkite-agent exited 1/);
-    expect(r.stdout).toContain('failed — 2 failed executions</h3>');
+    expect(r.stdout).toContain('failed — 2 failed tests</h3>');
   });
 
   it('annotates a pass with style success when always-annotate is set', async () => {
@@ -203,7 +205,7 @@ describe('command line', () => {
       env: { BUILDKITE: undefined, BUILDKITE_PIPELINE_SLUG: undefined },
     });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^<h3>❌ Test Engine: <code>web<\/code> failed — 1 failed execution<\/h3>/);
+    expect(r.stdout).toMatch(/^<h3>❌ Test Engine: <code>web<\/code> failed — 1 failed test<\/h3>/);
     expect(r.stderr).toMatch(/^== Test Engine gate: web failed/m);
     expect(r.agentCalls).toEqual([]);
   });

@@ -7,6 +7,8 @@ describe('parseLocation (inline annotations)', () => {
     ['./spec/models/user_spec.rb:23', { file: 'spec/models/user_spec.rb', startLine: 23 }],
     ['src/components/LoginForm.test.tsx:88:20', { file: 'src/components/LoginForm.test.tsx', startLine: 88 }],
     ['tests/test_api.py', { file: 'tests/test_api.py' }],
+    ['tests/e2e/test_checkout.py::test_checkout_flow[chromium]', { file: 'tests/e2e/test_checkout.py' }],
+    ['./spec/a_spec.rb:12::ignored', { file: 'spec/a_spec.rb', startLine: 12 }],
     ['C:/work/a.cs:7', { file: 'C:/work/a.cs', startLine: 7 }],
   ])('%s', (location, expected) => {
     expect(parseLocation(location)).toEqual(expected);

@@ -4,7 +4,8 @@ import type { FailedExecution } from '../../src/api/schemas.js';
 import { annotationStyle, type SuiteOutcome } from '../../src/gate/verdict.js';
 import { annotationContext } from '../../src/report/context.js';
 import { escapeInline, safeHref } from '../../src/report/escape.js';
-import { ANNOTATION_BUDGET_BYTES, renderAnnotation } from '../../src/report/render-annotation.js';
+import { ANNOTATION_MAX_BYTES, annotationBudget } from '../../src/report/budget.js';
+import { renderAnnotation } from '../../src/report/render-annotation.js';
 import { cleanText } from '../../src/sanitize.js';
 import { Secrets } from '../../src/secrets.js';
 
@@ -35,53 +36,110 @@ function visibleText(html: string): string {
 }
 
 /** Every tag in the body must be one the renderer writes itself. */
-const OWN_TAGS = /^<\/?(h3|p|a|code|strong|details|summary|pre)( href="https?:\/\/[^"<>]*")?>$/;
+const OWN_TAGS = /^<\/?(h3|h4|p|a|code|strong|em|details|summary|pre|ul|li)( href="https?:\/\/[^"<>]*")?>$/;
 
-describe('renderAnnotation', () => {
-  it('shows the verdict, the exact count, the run link and each failure with its details', () => {
-    const body = renderAnnotation(
-      failed(
-        [
-          {
-            test_id: 't1',
-            test_name: 'User validates email',
-            location: './spec/models/user_spec.rb:23',
-            duration: 1.5,
-            failure_reason: 'expected true, got false',
-            failure_expanded: [{ expanded: ['  expected: true'], backtrace: ['user_spec.rb:23', 'helper.rb:4'] }],
-            test_execution_url: 'https://buildkite.com/acme/tests/t1?execution_id=e1',
-          },
-        ],
-        1_234,
-      ),
-    );
-    expect(body).toContain('failed — 1,234 failed executions</h3>');
-    expect(body).toContain('<a href="https://buildkite.com/acme/runs/r1">Open the run in Test Engine</a>');
-    expect(body).toContain('<strong>User validates email</strong>');
-    expect(body).toContain('<code>./spec/models/user&#95;spec.rb&#58;23</code> · 1.50 s');
-    expect(body).toContain('<pre>expected true, got false\n  expected: true\n    user_spec.rb:23\n    helper.rb:4</pre>');
-    expect(body).toContain('<a href="https://buildkite.com/acme/tests/t1?execution_id=e1">Open this execution</a>');
+/** An RSpec failure as Test Engine stores it: the message in the reason, and again in the expanded lines. */
+const RSPEC: FailedExecution = {
+  test_id: 't1',
+  test_name: 'Checkout applies a percentage discount code',
+  location: './spec/checkout/discount_spec.rb:42',
+  duration: 1.284,
+  failure_reason: 'expected: 90.0\n     got: 100.0\n\n(compared using ==)',
+  failure_expanded: [
+    {
+      expanded: ['Failure/Error: expect(cart.total).to eq(90.0)', '', '  expected: 90.0', '       got: 100.0', '', '  (compared using ==)', 'request_id=req_4'],
+      backtrace: Array.from({ length: 30 }, (_, i) => `./spec/checkout/discount_spec.rb:${42 + i}:in 'block'`),
+    },
+  ],
+  test_url: 'https://buildkite.com/acme/tests/t1',
+  test_execution_url: 'https://buildkite.com/acme/tests/t1?execution_id=e1',
+};
+
+describe('renderAnnotation: what a reviewer reads', () => {
+  it('heads with the verdict, the failing tests and the run link, and says nothing of its own timing', () => {
+    const body = renderAnnotation(failed([RSPEC], 1_234));
+    expect(body).toMatch(/^<h3>❌ Test Engine: <code>web<\/code> failed — at least 1 failed test, 1,234 failed executions<\/h3>\n<p><a href="https:\/\/buildkite\.com\/acme\/runs\/r1">Open the run in Test Engine<\/a><\/p>/);
+    expect(body).not.toMatch(/checked in/);
     expect(body).toContain('1,233 more failures — <a href="https://buildkite.com/acme/runs/r1">see the run</a>');
   });
 
-  it('groups executions of one test and counts them', () => {
+  it('counts tests and executions apart only when they differ, exactly when every execution was read', () => {
+    const e = (test: string): FailedExecution => ({ test_id: test, test_name: test });
+    expect(renderAnnotation(failed([e('A'), e('B')]))).toContain('failed — 2 failed tests</h3>');
+    expect(renderAnnotation(failed([e('A'), e('A'), e('B')]))).toContain('failed — 2 failed tests, 3 failed executions</h3>');
+    expect(renderAnnotation(failed([e('A')], 100, false))).toContain('failed — at least 1 failed test, at least 100 failed executions</h3>');
+  });
+
+  it('shows why in the collapsed line: name, location, duration and the first line of the reason', () => {
+    const body = renderAnnotation(failed([RSPEC]));
+    expect(body).toContain(
+      '<summary><strong>Checkout applies a percentage discount code</strong> · <code>./spec/checkout/discount&#95;spec.rb&#58;42</code> · 1.28 s — expected&#58; 90.0</summary>',
+    );
+  });
+
+  it('shortens a long first line of the reason in the collapsed line to about 120 characters, at a character boundary', () => {
+    const body = renderAnnotation(failed([{ test_name: 'long', failure_reason: '😀'.repeat(500) }]));
+    const summary = /<summary>.*? — (.*?)<\/summary>/.exec(body)![1]!;
+    expect(summary).toBe(`${'😀'.repeat(60)}…`);
+  });
+
+  it('prints the reason once: expanded lines that repeat it are left out, the Failure/Error line and the rest kept', () => {
+    const body = renderAnnotation(failed([RSPEC]));
+    const text = visibleText(body);
+    expect(text.match(/expected: 90\.0/g)).toHaveLength(2); // the collapsed line and the reason block
+    expect(text.match(/got: 100\.0/g)).toHaveLength(1);
+    expect(body).toContain('<pre>Failure/Error: expect(cart.total).to eq(90.0)\n\nrequest_id=req_4</pre>');
+  });
+
+  it('keeps the backtrace apart from the message, first frames only, with a marker for the rest', () => {
+    const body = renderAnnotation(failed([RSPEC]));
+    expect(body).toMatch(/<p><em>Backtrace<\/em><\/p>\n<pre>\.\/spec\/checkout\/discount_spec\.rb:42:in &#39;block&#39;\n/);
+    expect(body).toContain("\n… 20 more backtrace lines</pre>");
+    // The message lines are not in the backtrace block, and request_id is not taken for a frame.
+    const backtrace = /<em>Backtrace<\/em><\/p>\n<pre>([\s\S]*?)<\/pre>/.exec(body)![1]!;
+    expect(backtrace).not.toContain('request_id');
+  });
+
+  it('puts every cut marker on a line of its own: a long line, a long reason, dropped lines', () => {
+    const body = renderAnnotation(
+      failed([
+        {
+          test_name: 'cuts',
+          failure_reason: `${'a'.repeat(1_300)}\n${'b'.repeat(5_000)}`,
+          failure_expanded: [{ expanded: Array.from({ length: 100 }, (_, i) => `line ${i}`), backtrace: [] }],
+        },
+      ]),
+    );
+    expect(body).toMatch(/a{400}\n… 900 more characters\n/);
+    expect(body).toMatch(/\n… [\d,]+ more characters<\/pre>/);
+    expect(body).toMatch(/line 39\n… 60 more lines<\/pre>/);
+    for (const line of visibleText(body).split('\n')) expect(line.length).toBeLessThanOrEqual(420);
+  });
+
+  it('cuts a huge failure reason with a visible marker, at a character boundary, at bounded cost', () => {
+    const reason = '😀'.repeat(1_500_000); // 3 MB of surrogate pairs
+    const body = renderAnnotation(failed([{ test_name: 'big', failure_reason: reason }]));
+    expect(body).toMatch(/\n… [\d,]+ more characters<\/pre>/);
+    expect(body).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/); // no lone high surrogate
+    expect(Buffer.byteLength(body)).toBeLessThan(20_000);
+  });
+
+  it('groups executions of one test, says how often it failed, and links each execution under the summary', () => {
     const e = (id: string, test: string): FailedExecution => ({
       test_id: test,
       test_name: `name ${test}`,
+      test_url: `https://buildkite.com/tests/${test}`,
       test_execution_url: `https://buildkite.com/x?execution_id=${id}`,
     });
     const body = renderAnnotation(failed([e('1', 'A'), e('2', 'B'), e('3', 'A'), e('4', 'A')]));
     expect(body.match(/<details>/g)).toHaveLength(2);
     expect(body).toMatch(/name A<\/strong> · failed 3×/);
-    expect(body).toContain('other executions: <a href="https://buildkite.com/x?execution_id=3">#2</a> <a href="https://buildkite.com/x?execution_id=4">#3</a>');
+    expect(body).toContain(
+      '</summary>\n\n<p>executions <a href="https://buildkite.com/x?execution_id=1">1</a> <a href="https://buildkite.com/x?execution_id=3">2</a> <a href="https://buildkite.com/x?execution_id=4">3</a> · <a href="https://buildkite.com/tests/A">test history</a></p>',
+    );
+    expect(body).toContain('</summary>\n\n<p><a href="https://buildkite.com/x?execution_id=2">Open this execution</a> · <a href="https://buildkite.com/tests/B">test history</a></p>');
     expect(body.indexOf('name A')).toBeLessThan(body.indexOf('name B'));
     expect(body).not.toContain('more failure');
-  });
-
-  it('says "at least" without an exact total', () => {
-    const body = renderAnnotation(failed([{ test_name: 'x' }], 100, false));
-    expect(body).toContain('at least 100 failed executions');
-    expect(body).toContain('at least 99 more failures');
   });
 
   it('renders what is there when optional fields are missing or null', () => {
@@ -112,14 +170,6 @@ describe('renderAnnotation', () => {
     expect(visibleText(body)).toContain('boom </pre></details><h1>pwned</h1>');
   });
 
-  it('cuts a huge failure reason with a visible marker, at a character boundary, at bounded cost', () => {
-    const reason = '😀'.repeat(1_500_000); // 3 MB of surrogate pairs
-    const body = renderAnnotation(failed([{ test_name: 'big', failure_reason: reason }]));
-    expect(body).toMatch(/… \[[\d,]+ more characters cut\]<\/pre>/);
-    expect(body).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/); // no lone high surrogate
-    expect(Buffer.byteLength(body)).toBeLessThan(20_000);
-  });
-
   it('keeps the whole body under the budget, with a footer for what did not fit', () => {
     const executions = Array.from({ length: 500 }, (_, i) => ({
       test_id: `t${i}`,
@@ -127,34 +177,63 @@ describe('renderAnnotation', () => {
       failure_reason: '<&>'.repeat(5_000),
       failure_expanded: [{ expanded: Array(50).fill('<'.repeat(400)), backtrace: Array(50).fill('x'.repeat(400)) }],
     }));
-    const body = renderAnnotation(failed(executions, 100_000));
-    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(ANNOTATION_BUDGET_BYTES);
+    const body = renderAnnotation(failed(executions, 100_000), { budgetBytes: ANNOTATION_MAX_BYTES });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(ANNOTATION_MAX_BYTES);
     const shown = body.match(/<details>/g)!.length;
     expect(body).toContain(`${(100_000 - shown).toLocaleString('en-US')} more failures`);
+  });
+
+  it('stays under 256 KB with the default options, however long the test output', () => {
+    const executions = Array.from({ length: 50 }, (_, i) => ({
+      test_id: `t${i}`,
+      test_name: `test ${i}`.repeat(100),
+      failure_reason: 'x'.repeat(1_000_000),
+      failure_expanded: [{ expanded: Array(1_000).fill('<'.repeat(10_000)), backtrace: Array(1_000).fill('y'.repeat(10_000)) }],
+    }));
+    const body = renderAnnotation(failed(executions), { budgetBytes: annotationBudget(50) });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(256 * 1024);
+    expect(body.match(/<details>/g)).toHaveLength(50);
   });
 
   it('annotates the other verdicts with their style and reason', () => {
     const base = { suite: 'web', elapsedMs: 1_000, run: RUN };
     const inconclusive: SuiteOutcome = { ...base, verdict: 'inconclusive', reason: 'Test Engine marked the run stale' };
     expect(annotationStyle(inconclusive)).toBe('warning');
-    expect(renderAnnotation(inconclusive)).toContain('is inconclusive</h3>\n<p>Test Engine marked the run stale');
-    const error: SuiteOutcome = { suite: 'web', elapsedMs: 0, verdict: 'error', reason: 'GET /x found nothing (404 Not Found) <b>' };
-    expect(annotationStyle(error)).toBe('error');
-    expect(renderAnnotation(error)).toContain('404 Not Found&#41; &lt;b&gt;');
+    expect(renderAnnotation(inconclusive)).toContain('is inconclusive</h3>\n<p>Test Engine marked the run stale.');
+    expect(annotationStyle({ ...base, verdict: 'error', reason: 'x' })).toBe('error');
     expect(annotationStyle({ ...base, run: { ...RUN, result: 'passed' }, verdict: 'passed', reason: 'ok' })).toBe('success');
     // A pass of a run that failed only on excused tests is reported, as info.
     expect(annotationStyle({ ...base, verdict: 'passed', reason: 'ok' })).toBe('info');
   });
 
-  it('never drops expanded or backtrace lines past the budget without a marker', () => {
-    const expanded = Array.from({ length: 100 }, (_, i) => `expanded line ${i}`);
-    const backtrace = Array.from({ length: 30 }, (_, i) => `frame ${i}`);
-    const body = renderAnnotation(failed([{ test_id: 't', test_name: 'long', failure_reason: 'boom', failure_expanded: [{ expanded, backtrace }] }]));
-    const text = visibleText(body);
-    expect(text).toContain('expanded line 39');
-    expect(text).not.toContain('expanded line 40');
-    // 60 expanded lines over the budget, and every frame: the first 10 fit no budget left, the other 20 are past the frame limit.
-    expect(text).toMatch(/… 90 more lines cut/);
+  it('says what to do next when inconclusive: what happened in one sentence, then the advice', () => {
+    const body = renderAnnotation({
+      suite: 'web',
+      elapsedMs: 0,
+      verdict: 'inconclusive',
+      reason: 'the run did not finish within 10m00s: it is still running, result pending',
+      advice: ['If the uploads are still being processed, raise timeout (now 10m00s).', 'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].'],
+    });
+    expect(body).toBe(
+      '<h3>⚠️ Test Engine: <code>web</code> is inconclusive</h3>\n<p>The run did not finish within 10m00s&#58; it is still running, result pending.</p>\n' +
+        '<p><strong>What to do</strong></p>\n<ul>\n<li>If the uploads are still being processed, raise timeout &#40;now 10m00s&#41;.</li>\n' +
+        '<li>To let the build go on when this happens, soft-fail the step&#58; soft&#95;fail&#58; &#91;{exit&#95;status&#58; 3}&#93;.</li>\n</ul>\n',
+    );
+  });
+
+  it('heads an error as a setup problem, with the fix first, then the detail, then the docs as a link', () => {
+    const body = renderAnnotation({
+      suite: 'web',
+      elapsedMs: 0,
+      verdict: 'error',
+      reason: 'GET /x was refused (401 Unauthorized): the token in $BUILDKITE_API_TOKEN is not accepted. <b>',
+      advice: ['Store a Buildkite API access token with the read_suites scope for organization "acme" in $BUILDKITE_API_TOKEN.'],
+      docs: { title: 'Buildkite API access tokens', url: 'https://buildkite.com/docs/apis/managing-api-tokens' },
+    });
+    expect(body).toMatch(/^<h3>🛑 Test Engine gate: a setup problem, not a test failure \(<code>web<\/code>\)<\/h3>\n<p><strong>To fix<\/strong><\/p>\n<ul>\n<li>Store a Buildkite API access token/);
+    expect(body.indexOf('To fix')).toBeLessThan(body.indexOf('401 Unauthorized'));
+    expect(body).toContain('&lt;b&gt;');
+    expect(body).toContain('<p>See <a href="https://buildkite.com/docs/apis/managing-api-tokens">Buildkite API access tokens</a>.</p>');
   });
 
   it('says when a failed run’s failures could not be listed', () => {
