@@ -182,26 +182,67 @@ if (wanted(4)) {
   row('   decision latency after finished (simulated)', ms(median(latency) * SPEED), '≤ 5 s poll + 1 round trip', median(latency) <= pollMs + 20 + 150);
 }
 
-// 5. Twenty gates on one token, against a server allowing 50 requests a window (scaled: 6 s for 60 s).
-if (wanted(5)) {
-  const GATES = 20;
-  const runs: FakeRun[] = Array.from({ length: GATES }, (_, i) => ({
+/**
+ * Many gates sharing a rate-limit budget, as an organization's pipelines do with one bot token: every run
+ * finishes at 6 s, half of them failed; the server enforces the per-token and per-organization windows
+ * (scaled from a minute to 10 s) and reports both header pairs. Poll every 1 s, settle 0.
+ */
+async function sharedBudget(label: string, gates: number, tokens: number, limits: { orgLimit: number; userLimit: number }, targets: { slowestMs: number; max429: number }) {
+  const runs: FakeRun[] = Array.from({ length: gates }, (_, i) => ({
     id: `run-${i}`,
     buildId: `0190a3b2-6c1f-7c3e-9a4b-${String(i).padStart(12, '0')}`,
     timeline: [['running', 'pending']],
-    schedule: [[0, 'running', 'pending'], [4_000, 'finished', i % 2 ? 'failed' : 'passed']],
+    schedule: [[0, 'running', 'pending'], [6_000, 'finished', i % 2 ? 'failed' : 'passed']],
     failures: i % 2 ? 3 : 0,
   }));
-  const server = await api(runs, { rateLimit: { orgLimit: 200, userLimit: 50, windowMs: 6_000 } });
+  const tokenOf = (i: number) => `${TOKEN}_${i % tokens}`;
+  const server = await api(runs, { rateLimit: { ...limits, windowMs: 10_000 }, moreTokens: Array.from({ length: tokens }, (_, t) => tokenOf(t)) });
   const results = await Promise.all(
-    runs.map((r) => run(process.execPath, [BUNDLE, '--buildkite-plugin'], pluginEnv(server.url, { 'poll-interval': 0.5, settle: 0.5, timeout: 120 }, r.buildId))),
+    runs.map((r, i) =>
+      run(process.execPath, [BUNDLE, '--buildkite-plugin'], { ...pluginEnv(server.url, { 'poll-interval': 1, settle: 0, timeout: 120 }, r.buildId), BUILDKITE_API_TOKEN: tokenOf(i) }),
+    ),
   );
-  const wrong = results.filter((r, i) => r.code !== (i % 2 ? 1 : 0)).length;
-  row('5. 20 gates on one token (50 requests / window): 429 answers', String(server.rateLimited()), '', undefined);
-  row('   wrong verdicts', String(wrong), '0', wrong === 0);
-  row('   gates that failed on 429 (exit other than 0/1)', String(results.filter((r) => r.code !== 0 && r.code !== 1).length), '0', results.every((r) => r.code === 0 || r.code === 1));
-  row('   slowest decision (runs finish at 4 s)', ms(Math.max(...results.map((r) => r.ms))), '', undefined);
+  const wrong = results.filter((r, i) => (r.code === 0 || r.code === 1) && r.code !== (i % 2 ? 1 : 0)).length;
+  const failedOn429 = results.filter((r) => r.code !== 0 && r.code !== 1).length;
+  const slowest = Math.max(...results.map((r) => r.ms));
+  row(`${label}: slowest decision (runs finish at 6 s)`, ms(slowest), `≤ ${targets.slowestMs / 1000} s`, slowest <= targets.slowestMs);
+  row('   responses of 429', String(server.rateLimited()), `≤ ${targets.max429}`, server.rateLimited() <= targets.max429);
+  row('   wrong verdicts / gates that did not decide', `${wrong} / ${failedOn429}`, '0 / 0', wrong === 0 && failedOn429 === 0);
   row('   requests in all', String(server.requests.length), '', undefined);
+  await server.close();
+}
+
+// 5. Twenty gates on one token: 50 requests a 10-second window.
+if (wanted(5)) await sharedBudget('5. 20 gates, one token, 50 req / 10 s', 20, 1, { orgLimit: 1_000, userLimit: 50 }, { slowestMs: 15_000, max429: 20 });
+
+// 6. Forty gates on four tokens under an organization limit: 200/min and 50/min scaled to 10 s.
+if (wanted(6)) await sharedBudget('6. 40 gates, 4 tokens, 34 org / 9 token req / 10 s', 40, 4, { orgLimit: 34, userLimit: 9 }, { slowestMs: 40_000, max429: 40 });
+
+// 7 and 8. Step 5b's Build tests reads stay O(1) in the common case.
+if (wanted(7)) {
+  const buildTestRequests = (server: { requests: { url: string }[] }) => server.requests.filter((q) => q.url.includes('/builds/')).length;
+  const withExcuses: number[] = [];
+  const without: number[] = [];
+  let requests = 0;
+  for (let i = 0; i < 5; i++) {
+    const a = await api([{ id: 'r1', buildId: BUILD, timeline: [['finished', 'failed']], failures: 10_000 }]);
+    withExcuses.push((await run(process.execPath, [BUNDLE, '--buildkite-plugin'], pluginEnv(a.url, {}))).ms);
+    requests = buildTestRequests(a);
+    await a.close();
+    const b = await api([{ id: 'r1', buildId: BUILD, timeline: [['finished', 'failed']], failures: 10_000 }]);
+    without.push((await run(process.execPath, [BUNDLE, '--buildkite-plugin'], pluginEnv(b.url, { 'flaky-tests': 'fail', 'muted-tests': 'fail' }))).ms);
+    await b.close();
+  }
+  const extra = median(withExcuses) - median(without);
+  row('7. failed run, 10 000 failing tests, the first a real failure: Build tests requests', String(requests), '≤ 2', requests <= 2);
+  row('   time with step 5b, and without (flaky-tests/muted-tests: fail)', `${ms(median(withExcuses))}, ${ms(median(without))} (+${ms(extra)})`, '≤ +1 s', extra <= 1_000);
+}
+if (wanted(8)) {
+  const server = await api([{ id: 'r1', buildId: BUILD, timeline: [['finished', 'failed']], failures: 1_000, passedOnRetry: 'all' }]);
+  const r = await run(process.execPath, [BUNDLE, '--buildkite-plugin'], pluginEnv(server.url, {}));
+  const requests = server.requests.filter((q) => q.url.includes('/builds/')).length;
+  row('8. failed run whose 1 000 failing tests all passed on retry: Build tests requests', String(requests), '≤ 11', requests <= 11);
+  row('   verdict', r.code === 0 ? 'passed (exit 0)' : `exit ${r.code}`, 'passed', r.code === 0);
   await server.close();
 }
 

@@ -70,6 +70,8 @@ export interface RateLimitSettings {
 export interface FakeApiOptions {
   readonly org: string;
   readonly token: string;
+  /** More API tokens accepted alongside `token` (several gates on several tokens of one organization). */
+  readonly moreTokens?: readonly string[];
   readonly suites: readonly FakeSuite[];
   readonly rateLimit?: RateLimitSettings;
   readonly faults?: Fault[];
@@ -266,7 +268,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
 
   /** Why a request's Authorization is refused ([status, message]), or undefined when it is accepted. */
   function authorize(authorization: string | undefined, pathname: string, origin: string): [number, string] | undefined {
-    if (authorization === `Bearer ${options.token}`) return undefined;
+    if (authorization === `Bearer ${options.token}` || options.moreTokens?.some((t) => authorization === `Bearer ${t}`)) return undefined;
     const unauthenticated: [number, string] = [401, 'Authentication required. Please supply a valid API Access Token.'];
     const jwt = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(authorization ?? '');
     if (!jwt) return unauthenticated;

@@ -3,8 +3,8 @@
  * requests a minute per organization and 50 per token, and says on every response how many remain
  * (`RateLimit-Remaining`, `RateLimit-User-Remaining`) and how many seconds until the window resets
  * (`RateLimit-Reset`, `RateLimit-User-Reset`). Many gates share one token, so the budget is read on every
- * response and spent deliberately: polls are paced to last until the reset, and a request is held back
- * rather than sent into a certain 429.
+ * response and spent deliberately: each gate aims at its fair share of what is left until the reset, and a
+ * request is held back rather than sent into a certain 429.
  */
 
 export type HeaderValue = string | string[] | undefined;
@@ -18,6 +18,8 @@ interface Window {
   reported: number;
   /** Requests this process sent since that report. */
   sentSince: number;
+  /** Requests this process sent in this window. */
+  sentInWindow: number;
 }
 
 /**
@@ -38,9 +40,32 @@ function number(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+/** What a window looked like at its fullest: its length and its limit, as far as the responses showed them. */
+interface WindowShape {
+  lengthMs: number;
+  limit: number;
+}
+
+export interface Pace {
+  readonly intervalMs: number;
+  readonly scope?: Scope;
+  readonly remaining?: number;
+  readonly resetMs?: number;
+  readonly consumers?: number;
+  /** True when this gate's share of the window is spent and it waits for its slot in the next one. */
+  readonly nextWindow?: boolean;
+}
+
 export class RateLimitBudget {
   readonly #windows = new Map<Scope, Window>();
   readonly #consumers = new Map<Scope, number>();
+  readonly #shapes = new Map<Scope, WindowShape>();
+  readonly #random: () => number;
+
+  /** `random` spreads the gates that wait for the same reset over the next window; tests pass a constant. */
+  constructor(random: () => number = Math.random) {
+    this.#random = random;
+  }
 
   /** Reads the four headers of a response (any status) into the windows of both scopes. */
   update(headers: Headers, nowMs: number): void {
@@ -55,12 +80,41 @@ export class RateLimitBudget {
     const resetAtMs = nowMs + reset * 1000;
     const previous = this.#windows.get(scope);
     // Same window (reset within the headers' 1 s resolution), a drop, and requests of ours to compare with.
-    if (previous && Math.abs(previous.resetAtMs - resetAtMs) <= 1500 && remaining <= previous.reported && previous.sentSince > 0) {
+    const sameWindow = previous !== undefined && Math.abs(previous.resetAtMs - resetAtMs) <= 1500;
+    if (previous && sameWindow && remaining <= previous.reported && previous.sentSince > 0) {
       const observed = Math.max(1, (previous.reported - remaining) / previous.sentSince);
-      const estimate = this.#consumers.get(scope) ?? 1;
-      this.#consumers.set(scope, estimate * (1 - CONSUMER_SMOOTHING) + observed * CONSUMER_SMOOTHING);
+      const estimate = this.#consumers.get(scope);
+      // The first observation is taken as it is: starting from "alone" would spend a shared window in a burst.
+      this.#consumers.set(scope, estimate === undefined ? observed : estimate * (1 - CONSUMER_SMOOTHING) + observed * CONSUMER_SMOOTHING);
     }
-    this.#windows.set(scope, { remaining, resetAtMs, reported: remaining, sentSince: 0 });
+    this.#windows.set(scope, { remaining, resetAtMs, reported: remaining, sentSince: 0, sentInWindow: sameWindow ? previous.sentInWindow : 0 });
+    const shape = this.#shapes.get(scope) ?? { lengthMs: 0, limit: 0 };
+    // The longest reset and the most remaining ever seen: a window's length and limit, from below.
+    this.#shapes.set(scope, { lengthMs: Math.max(shape.lengthMs, reset * 1000), limit: Math.max(shape.limit, remaining + 1) });
+  }
+
+  /**
+   * A 429's JSON body names the limit: the window's true size. That the window ran out while this process sent
+   * only some of it also says how many share it: at least limit ÷ our requests in it.
+   */
+  learnLimit(scope: Scope, limit: number): void {
+    const shape = this.#shapes.get(scope) ?? { lengthMs: 0, limit: 0 };
+    this.#shapes.set(scope, { ...shape, limit: Math.max(shape.limit, limit) });
+    const ours = Math.max(1, this.#windows.get(scope)?.sentInWindow ?? 1);
+    this.#consumers.set(scope, Math.max(this.consumers(scope), limit / ours));
+  }
+
+  /**
+   * Where in the next window this gate takes its turn: gates that all wait for one reset spread over the time
+   * the window needs to serve each of them once, instead of all sending at the reset and running into 429s.
+   */
+  nextWindowOffsetMs(scope: Scope): number {
+    const shape = this.#shapes.get(scope);
+    if (!shape || shape.limit <= 0 || shape.lengthMs <= 0) return 0;
+    // When more gates share the window than it has requests, the spread runs past it: each gate then takes a
+    // turn every consumers ÷ limit windows, which is its fair rate, instead of all trying in every window.
+    const spread = (shape.lengthMs * this.consumers(scope)) / shape.limit;
+    return Math.round(this.#random() * spread);
   }
 
   /** How many processes seem to share the scope's window (1 when alone or unknown). */
@@ -73,6 +127,7 @@ export class RateLimitBudget {
     for (const window of this.#windows.values()) {
       if (window.resetAtMs > nowMs && window.remaining > 0) window.remaining -= 1;
       window.sentSince += 1;
+      window.sentInWindow += 1;
     }
   }
 
@@ -87,18 +142,22 @@ export class RateLimitBudget {
   }
 
   /**
-   * The poll interval to use: the configured one, or longer when this process's share of the remaining
-   * requests would not last until the reset at that pace. `remaining ÷ consumers` requests spread over `reset`
-   * seconds keep every gate on the token out of 429s.
+   * The poll interval to use: this gate's fair share of what is left until the reset — `remaining ÷ consumers`
+   * requests spread evenly over the time left — or the configured interval when that is longer. A gate whose
+   * share of the window is less than one request does not stretch its wait past the reset (the next window's
+   * budget would go unspent): it waits for the reset and takes its slot in the next window.
    */
-  pace(intervalMs: number, nowMs: number): { intervalMs: number; scope?: Scope; remaining?: number; resetMs?: number; consumers?: number } {
-    let result: { intervalMs: number; scope?: Scope; remaining?: number; resetMs?: number; consumers?: number } = { intervalMs };
+  pace(intervalMs: number, nowMs: number): Pace {
+    let result: Pace = { intervalMs };
     for (const [scope, window] of this.#windows) {
       const resetMs = window.resetAtMs - nowMs;
       if (resetMs <= 0) continue;
       const consumers = this.consumers(scope);
-      const paced = window.remaining <= 0 ? resetMs : (resetMs * consumers) / window.remaining;
-      if (paced > result.intervalMs) result = { intervalMs: paced, scope, remaining: window.remaining, resetMs, consumers };
+      const share = window.remaining / consumers;
+      const paced = share >= 1 ? resetMs / share : resetMs + this.nextWindowOffsetMs(scope);
+      if (paced > result.intervalMs) {
+        result = { intervalMs: paced, scope, remaining: window.remaining, resetMs, consumers, ...(share < 1 ? { nextWindow: true } : {}) };
+      }
     }
     return result;
   }

@@ -112,7 +112,7 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.#options = options;
-    this.budget = options.budget ?? new RateLimitBudget();
+    this.budget = options.budget ?? new RateLimitBudget(options.random);
     this.#origin = new URL(options.apiUrl).origin;
   }
 
@@ -143,10 +143,13 @@ export class Transport {
         if (!answer.fault.code || !RETRY_CODES.has(answer.fault.code)) throw failure;
         [waitMs, line] = [this.#backoff(++retries), `${what} failed: ${fault}`];
       } else if (answer.status === 429) {
-        const body = parseJson(answer.text);
+        const body = parseJson(answer.text) as { scope?: unknown; limit?: unknown } | undefined;
         const scope = body && typeof body === 'object' && 'scope' in body ? String(body.scope) : 'unknown';
+        const known = scope === 'user' || scope === 'organization' ? scope : undefined;
+        if (known && typeof body?.limit === 'number') this.budget.learnLimit(known, body.limit);
         const named = rateLimitWaitMs(answer.headers, body, clock.now());
-        waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS);
+        // Resume at the reset the response names — no further backoff — at this gate's slot in the new window.
+        waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS) + (known ? this.budget.nextWindowOffsetMs(known) : 0);
         line = `${what} rate limited (429, ${scope} scope)`;
         failure = new TransientApiError(`${what} was rate limited (429) and the limit resets only after the timeout`);
       } else if (answer.status >= 500) {
@@ -210,8 +213,9 @@ export class Transport {
       if (now + exhausted.waitMs > deadlineMs) {
         throw new TransientApiError(`the ${exhausted.scope} rate limit is spent until ${formatSeconds(exhausted.waitMs)} from now, past the timeout`);
       }
-      log(`rate limit: no ${exhausted.scope} requests left; waiting ${formatSeconds(exhausted.waitMs)} for the window to reset`);
-      await clock.sleep(exhausted.waitMs + 50, signal).catch(() => {
+      const waitMs = exhausted.waitMs + 50 + this.budget.nextWindowOffsetMs(exhausted.scope);
+      log(`rate limit: no ${exhausted.scope} requests left; waiting ${formatSeconds(waitMs)} for the window to reset`);
+      await clock.sleep(waitMs, signal).catch(() => {
         throw cancelled(signal);
       });
     }

@@ -87,11 +87,12 @@ export class Poll {
   async pause(): Promise<void> {
     const { budget, clock, signal } = this.deps;
     const pace = budget.pace(this.settings.pollIntervalMs, clock.now());
-    const every = pace.scope ? formatSeconds(pace.intervalMs) : '';
+    const every = pace.scope ? (pace.nextWindow ? 'next window' : formatSeconds(pace.intervalMs)) : '';
     // Said once per change of pace, not at every poll.
     if (every && every !== this.#loggedPace) {
       const shared = pace.consumers && pace.consumers >= 1.5 ? `, shared with about ${Math.round(pace.consumers - 1)} other gates` : '';
-      this.log(`rate limit: ${pace.remaining} ${pace.scope} requests left for ${formatSeconds(pace.resetMs!)}${shared}; polling every ${every}`);
+      const left = `rate limit: ${pace.remaining} ${pace.scope} requests left for ${formatSeconds(pace.resetMs!)}${shared}`;
+      this.log(pace.nextWindow ? `${left}; this gate's share is spent, next read in ${formatSeconds(pace.intervalMs)}, after the reset` : `${left}; polling every ${every}`);
     }
     this.#loggedPace = every;
     await clock.sleep(Math.min(pace.intervalMs, Math.max(0, this.deadline - clock.now())), signal);

@@ -24,13 +24,38 @@ describe('RateLimitBudget', () => {
   });
 
   it('holds requests back while a window is spent, and forgets the window once it resets', () => {
-    const budget = new RateLimitBudget();
+    const budget = new RateLimitBudget(() => 0);
     budget.update(headers(150, 60, 1, 30), 0);
     expect(budget.exhausted(0)).toBeUndefined();
     budget.spend(0); // a concurrent suite takes the last one
     expect(budget.exhausted(1_000)).toEqual({ scope: 'user', waitMs: 29_000 });
     expect(budget.exhausted(30_000)).toBeUndefined();
-    expect(budget.pace(5_000, 1_000).intervalMs).toBe(29_000);
+    expect(budget.pace(5_000, 1_000)).toMatchObject({ intervalMs: 29_000, nextWindow: true });
+  });
+
+  it('never stretches a wait past the reset: a gate whose share is spent takes its slot in the next window', () => {
+    // Twenty gates on a 50-request, 10-second window; 6 requests left for 6 s: less than one each.
+    const at = (random: number) => {
+      const budget = new RateLimitBudget(() => random);
+      budget.update(headers(1_000, 60, 50, 10), 0); // a fresh window: its length and (at least) its limit
+      budget.spend(0);
+      budget.update(headers(1_000, 60, 30, 9), 1_000); // 20 gone for 1 of ours: 20 gates
+      budget.update(headers(1_000, 60, 6, 6), 4_000);
+      return budget.pace(1_000, 4_000);
+    };
+    // Not 6 s × 20 / 6 = 20 s (the next window's budget unspent while it waits), but the reset and a slot.
+    expect(at(0)).toMatchObject({ intervalMs: 6_000, nextWindow: true, consumers: 20 });
+    // Slots spread over the time the window needs to serve every gate once: 10 s × 20 / 51.
+    expect(at(1).intervalMs).toBe(6_000 + Math.round((10_000 * 20) / 51));
+  });
+
+  it('learns from a 429 how many gates share the window: at least its limit over our requests in it', () => {
+    const budget = new RateLimitBudget(() => 1);
+    budget.update(headers(1_000, 60, 5, 10), 0);
+    budget.spend(0);
+    budget.learnLimit('user', 9);
+    expect(budget.consumers('user')).toBe(9);
+    expect(budget.nextWindowOffsetMs('user')).toBe(10_000); // nine gates, nine requests a window: one turn each
   });
 
   it('takes only its share when other gates drain the same window', () => {
@@ -39,12 +64,12 @@ describe('RateLimitBudget', () => {
     budget.spend(0);
     // One request of ours, but the window dropped by 10: about ten gates share this token.
     budget.update(headers(150, 60, 30, 29), 1_000);
-    expect(budget.consumers('user')).toBeCloseTo(5.5); // smoothed from 1 towards 10
+    expect(budget.consumers('user')).toBe(10); // the first observation as it is
     budget.spend(1_000);
-    budget.update(headers(150, 60, 20, 28), 2_000);
-    expect(budget.consumers('user')).toBeCloseTo(7.75);
-    // 20 left for 28 s, and a 7.75th of them ours: one poll every ~10.9 s.
-    expect(budget.pace(1_000, 2_000).intervalMs).toBeCloseTo((28_000 * 7.75) / 20);
+    budget.update(headers(150, 60, 24, 28), 2_000);
+    expect(budget.consumers('user')).toBeCloseTo(8); // then smoothed: halfway from 10 towards 6
+    // 24 left for 28 s, and an eighth of them ours: one poll every ~9.3 s.
+    expect(budget.pace(1_000, 2_000).intervalMs).toBeCloseTo((28_000 * 8) / 24);
   });
 
   it('does not mistake a new window for other gates', () => {
