@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     // These machines have two cores, and many end-to-end tests start a node process beside the test's own.
     maxWorkers: 2,
+    // Line numbers in each test's location, for Test Engine when this repository's pipeline uploads its results.
+    includeTaskLocation: true,
   },
 });

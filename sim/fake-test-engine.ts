@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { UploadError, UploadedRun, parseJsonUpload, parseMultipartUpload, type Upload } from './uploads.js';
 
 export type RunState = 'running' | 'finished';
 export type RunResult = 'pending' | 'passed' | 'failed' | 'stale';
@@ -36,6 +37,8 @@ export interface FakeRun {
   readonly commitSha?: string;
   /** Test ids of failing tests that also passed in this build (a retry): `passed: 1` in Build tests; 'all' for every one. */
   readonly passedOnRetry?: readonly string[] | 'all';
+  /** Passed executions per test id, where they are known (runs made of uploads). */
+  readonly passedExecutions?: Readonly<Record<string, number>>;
 }
 
 export interface FakeSuite {
@@ -43,6 +46,10 @@ export interface FakeSuite {
   readonly runs: readonly FakeRun[];
   /** Test ids that the suite's test state management has muted. */
   readonly muted?: readonly string[];
+  /** Muted by name: a test's name, or its scope and name ("Cart totals applies a discount"). */
+  readonly mutedNames?: readonly string[];
+  /** The suite's upload token: `POST /v1/uploads` with `Authorization: Token token="…"` adds results to it. */
+  readonly uploadToken?: string;
 }
 
 export type FaultKind =
@@ -87,6 +94,14 @@ export interface FakeApiOptions {
    * accepted, as without a suite policy); organization-level endpoints answer `refuseOrgLevel` to a token.
    */
   readonly oidc?: { readonly expireAfterRequests?: number; readonly refuseOrgLevel?: 401 | 403 };
+  /** How long an upload takes to be processed: its run is `running` until then (default 0). */
+  readonly processingMs?: number;
+  /** A finished run that has had no result for this long becomes `stale` (default 60 s). */
+  readonly staleAfterMs?: number;
+  /** The clock of upload processing and rate-limit windows (tests share their fake clock); Date.now by default. */
+  readonly now?: () => number;
+  /** The port on 127.0.0.1 (default: any free one). */
+  readonly port?: number;
 }
 
 /** One item of the Build tests API, as served. */
@@ -113,6 +128,8 @@ export interface RecordedRequest {
 export interface FakeTestEngine {
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** The runs made of uploads, per suite. */
+  readonly uploadedRuns: (suite: string) => readonly UploadedRun[];
   /** Counts of 429 answers given. */
   readonly rateLimited: () => number;
   close(): Promise<void>;
@@ -146,6 +163,10 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
   let rateLimited = 0;
   const faults = options.faults ?? [];
   const jwtUses = new Map<string, number>();
+  const uploaded = new Map<string, UploadedRun[]>();
+  const runsOf = (suite: FakeSuite): readonly FakeRun[] => [...suite.runs, ...(uploaded.get(suite.slug) ?? [])];
+  /** Upload bodies are capped: a collector sends at most 5 000 results a request. */
+  const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 
   const server = createServer((req, res) => {
     const respond = () => handle(req, res);
@@ -160,6 +181,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    if (url.pathname === '/v1/uploads') return void receiveUpload(req, res, url);
     const record = (status: number) =>
       requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, status, authorization: req.headers.authorization, at: Date.now() });
 
@@ -180,7 +202,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     // Rate limits: fixed windows per organization and per token, reported on every response.
     if (options.rateLimit) {
       const { orgLimit, userLimit, windowMs } = options.rateLimit;
-      const now = Date.now();
+      const now = (options.now ?? Date.now)();
       const tick = (key: string, limit: number) => {
         let w = windows.get(key);
         if (!w || now - w.start >= windowMs) windows.set(key, (w = { start: now, count: 0 }));
@@ -235,7 +257,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     const [, , , runId, failedExecutions] = match;
     if (!runId) {
       const buildId = url.searchParams.get('build_id');
-      let runs = suite.runs;
+      let runs = runsOf(suite);
       if (buildId) {
         const key = `${suite.slug}/${buildId}`;
         const reads = (listReads.get(key) ?? 0) + 1;
@@ -249,7 +271,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         return json;
       }, send);
     }
-    const run = suite.runs.find((r) => r.id === decodeURIComponent(runId));
+    const run = runsOf(suite).find((r) => r.id === decodeURIComponent(runId));
     if (!run) return send(404, { message: 'Not Found' });
     if (!failedExecutions) {
       const body = runJson(run);
@@ -264,6 +286,51 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
       if (!expand) delete failure.failure_expanded;
       return failure;
     }, send);
+  }
+
+  /** `POST /v1/uploads`: 202 with the run it went to, 401 for an unknown token, 422 with every reason for a malformed body. */
+  async function receiveUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const answer = (status: number, body: unknown) => {
+      requests.push({ method: req.method ?? 'POST', url: url.pathname, status, authorization: req.headers.authorization, at: Date.now() });
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'POST') return answer(405, { message: 'POST results to /v1/uploads' });
+    const token = /^Token token="?([^"]*)"?$/.exec(req.headers.authorization ?? '')?.[1];
+    const suite = options.suites.find((s) => s.uploadToken !== undefined && s.uploadToken === token);
+    if (!suite) return answer(401, { message: 'Invalid test suite API token' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_UPLOAD_BYTES) return answer(413, { errors: [`the body is over ${MAX_UPLOAD_BYTES} bytes`] });
+      chunks.push(chunk as Buffer);
+    }
+    const body = Buffer.concat(chunks);
+    const type = req.headers['content-type'] ?? '';
+    let upload: Upload;
+    try {
+      upload = type.startsWith('multipart/form-data') ? await parseMultipartUpload(body, type) : parseJsonUpload(body.toString('utf8'));
+    } catch (error) {
+      if (error instanceof UploadError) return answer(422, { errors: error.errors });
+      throw error;
+    }
+    const runs = uploaded.get(suite.slug) ?? [];
+    uploaded.set(suite.slug, runs);
+    let run = runs.find((r) => r.buildId === upload.runEnv.key);
+    if (!run) {
+      run = new UploadedRun(suite.slug, upload.runEnv.key!, options.org, upload.runEnv.commit_sha, options.processingMs ?? 0, options.staleAfterMs ?? 60_000, options.now ?? Date.now);
+      runs.push(run);
+    }
+    run.add(upload.results);
+    answer(202, {
+      id: crypto.randomUUID(),
+      run_id: run.id,
+      queued: upload.results.length,
+      skipped: 0,
+      errors: [],
+      run_url: `https://buildkite.com/organizations/${options.org}/analytics/suites/${suite.slug}/runs/${run.id}`,
+    });
   }
 
   /** Why a request's Authorization is refused ([status, message]), or undefined when it is accepted. */
@@ -301,6 +368,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     const parts: { count: number; at: (i: number) => BuildTestJson }[] = [];
     for (const suite of options.suites) {
       const muted = new Set(suite.muted ?? []);
+      const mutedNames = new Set(suite.mutedNames ?? []);
       const test = (id: string, name: string, location: string | null | undefined, failed: number, passedOnRetry: boolean): BuildTestJson => ({
         id,
         url: `${apiBase}/suites/${suite.slug}/tests/${id}`,
@@ -311,8 +379,9 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         labels: [],
         executions_count_by_result: { passed: passedOnRetry ? 1 : 0, failed },
       });
-      for (const run of suite.runs.filter((r) => r.buildId === buildId)) {
-        const retried = (id: string) => run.passedOnRetry === 'all' || (run.passedOnRetry ?? []).includes(id);
+      for (const run of runsOf(suite).filter((r) => r.buildId === buildId)) {
+        const passed = run.passedExecutions;
+        const retried = (id: string) => (passed?.[id] ?? 0) > 0 || run.passedOnRetry === 'all' || (run.passedOnRetry ?? []).includes(id);
         const failures = run.failures ?? 0;
         if (typeof failures === 'number') {
           if (mutedOnly) continue; // generated tests are never muted
@@ -332,9 +401,10 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
           entry.failed++;
           byTest.set(f.test_id, entry);
         }
+        const isMuted = (id: string, name: string) => muted.has(id) || mutedNames.has(name) || [...mutedNames].some((n) => name.endsWith(` ${n}`));
         const tests = [...byTest.entries()]
-          .filter(([id]) => !mutedOnly || muted.has(id))
-          .map(([id, { first, failed }]) => test(id, first.test_name ?? '', first.location, failed, retried(id)));
+          .filter(([id, { first }]) => !mutedOnly || isMuted(id, first.test_name ?? ''))
+          .map(([id, { first, failed }]) => ({ ...test(id, first.test_name ?? '', first.location, failed, retried(id)), ...(passed ? { executions_count_by_result: { passed: passed[id] ?? 0, failed } } : {}) }));
         parts.push({ count: tests.length, at: (i) => tests[i]! });
       }
     }
@@ -403,12 +473,16 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   startedAt = Date.now();
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    uploadedRuns: (suite) => uploaded.get(suite) ?? [],
     rateLimited: () => rateLimited,
     close: () =>
       new Promise<void>((resolve) => {

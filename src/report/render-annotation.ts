@@ -216,6 +216,9 @@ function links(group: TestGroup): string {
   return parts.length ? `<p>${parts.join(' · ')}</p>\n` : '';
 }
 
+/** A JavaScript stack frame: `    at fn (file:line:col)`. */
+const JS_FRAME = /^\s+at\s/;
+
 /**
  * The expanded lines that do not repeat the reason (RSpec sends the message in both; the `Failure/Error:` line
  * is kept), and the backtrace frames, each as a list of lines.
@@ -225,12 +228,20 @@ function expandedAndBacktrace(execution: FailedExecution, reasonLines: readonly 
   const expanded: string[] = [];
   const backtrace: string[] = [];
   for (const entry of execution.failure_expanded ?? []) {
-    for (const line of entry.expanded ?? []) {
+    let lines = entry.expanded ?? [];
+    let frames = entry.backtrace ?? [];
+    // The JavaScript collector sends the stack in `expanded` and no backtrace: its trailing `at …` frames are one.
+    if (frames.length === 0) {
+      let start = lines.length;
+      while (start > 0 && JS_FRAME.test(lines[start - 1]!)) start--;
+      [lines, frames] = [lines.slice(0, start), lines.slice(start)];
+    }
+    for (const line of lines) {
       const trimmed = line.trim();
       if (trimmed && inReason.has(trimmed) && !trimmed.startsWith('Failure/Error:')) continue;
       expanded.push(line);
     }
-    backtrace.push(...(entry.backtrace ?? []));
+    backtrace.push(...frames);
   }
   // Blank lines left at either end, or doubled, by the repeats taken out say nothing.
   const kept = expanded.filter((line, i) => line.trim() || (i > 0 && expanded[i - 1]!.trim()));

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type Fault, type FakeRun } from '../../sim/fake-test-engine.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { TOKEN, fakeRun, runPluginInProcess, useFakeApi } from '../support/run-plugin.js';
 
 const fake = useFakeApi();
@@ -93,6 +94,26 @@ describe('rate limits', () => {
     expect(r.stdout).toMatch(/rate limited \(429.*(retrying in|waiting) 1\.0s/);
   });
 
+});
+
+describe('rate-limit pacing, on virtual time', () => {
+  it('paces polls to the budget instead of running into 429', async () => {
+    // The gate's fake clock is the sim's clock too: its rate-limit windows pass as the gate waits.
+    const clock = new FakeClock();
+    fake.current = await startFakeTestEngine({
+      org: 'acme',
+      token: TOKEN,
+      suites: [{ slug: 'web', runs: [run([['running', 'pending'], ['running', 'pending'], ['running', 'pending'], ['running', 'pending'], ['finished', 'failed']], { failures: 1 })] }],
+      rateLimit: { orgLimit: 200, userLimit: 3, windowMs: 10_000 },
+      now: () => clock.time,
+    });
+    const r = await runPluginInProcess({ clock, config: { 'api-url': fake.current.url, ...FAST, timeout: 120 } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/rate limit: 2 user requests left for 10s; polling every 5\.0s/);
+    expect(fake.current.rateLimited()).toBe(0);
+    // Three requests a window for 7 reads and 3 failure reads: the decision comes in the fourth window.
+    expect(clock.time).toBeGreaterThanOrEqual(30_000);
+  });
 });
 
 describe('secrets', () => {

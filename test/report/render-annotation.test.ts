@@ -287,7 +287,7 @@ describe('renderAnnotation, property: any failure list', () => {
           expect(body).toContain(name ? `<strong>${name.slice(0, 50)}` : '<strong>(unnamed test)');
         }
       }),
-      { numRuns: 2_000 },
+      { numRuns: 1_000 },
     );
   });
 });

@@ -4,10 +4,11 @@
  * records its arguments and standard input.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
+import { readAgentCalls, writeStandInAgent, type AgentCall } from '../../sim/agent-stub.js';
 import type { FakeRun, FakeTestEngine } from '../../sim/fake-test-engine.js';
 import { run } from '../../src/main.js';
 import { FakeClock } from './fake-clock.js';
@@ -16,10 +17,7 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const HOOK = join(ROOT, 'hooks/command');
 export const BUNDLE = join(ROOT, 'dist/index.js');
 
-export interface AgentCall {
-  readonly args: string[];
-  readonly stdin: string;
-}
+export type { AgentCall };
 
 export interface RunResult {
   readonly code: number | null;
@@ -74,36 +72,8 @@ function agentStub(agent: RunOptions['agent'], oidc: RunOptions['oidc'] = 'mint'
   const bin = join(work, 'bin');
   mkdirSync(calls);
   mkdirSync(bin);
-  if (agent !== 'missing') {
-    writeFileSync(
-      join(bin, 'buildkite-agent'),
-      `#!/usr/bin/env bash
-# Unique and in call order even when two calls overlap (several suites annotate at once).
-n="$(date +%s%N)-$$"
-printf '%s\\n' "$@" > "${calls}/$n.args"
-cat > "${calls}/$n.stdin"
-if [[ "$1 $2" == "oidc request-token" ]]; then
-  ${oidc === 'fail' ? `echo 'fatal: failed to get OIDC token: POST https://agent.buildkite.com/v3/jobs/1/oidc/tokens: 422 Unknown command' >&2; exit 1` : ''}
-  while [[ $# -gt 0 ]]; do [[ "$1" == --audience ]] && aud="$2"; shift; done
-  b64() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
-  printf '%s.%s.c2lnbmF0dXJl\\n' "$(printf '{"alg":"RS256","typ":"JWT"}' | b64)" \
-    "$(printf '{"iss":"https://agent.buildkite.com","aud":"%s","jti":"%s"}' "$aud" "$n" | b64)"
-  exit 0
-fi
-${agent === 'hang' ? 'exec sleep 60' : `exit ${agent ?? 0}`}
-`,
-    );
-    chmodSync(join(bin, 'buildkite-agent'), 0o755);
-  }
-  const read = () =>
-    readdirSync(calls)
-      .filter((f) => f.endsWith('.args'))
-      .sort()
-      .map((f) => ({
-        args: readFileSync(join(calls, f), 'utf8').trimEnd().split('\n'),
-        stdin: readFileSync(join(calls, f.replace('.args', '.stdin')), 'utf8'),
-      }));
-  return { work, bin, calls: read };
+  if (agent !== 'missing') writeStandInAgent(bin, calls, { exit: agent ?? 0, oidc });
+  return { work, bin, calls: () => readAgentCalls(calls) };
 }
 
 /** The job's environment: the Buildkite variables, the token, the plugin configuration, the stub first on PATH. */
@@ -147,10 +117,10 @@ export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
  * The same job, but `run()` from src/main.ts in this process with a fake clock: polls, backoff and rate-limit
  * waits take no real time, so fault cases that would wait seconds run in milliseconds. The HTTP is real.
  */
-export async function runPluginInProcess(options: RunOptions = {}): Promise<RunResult & { clock: FakeClock }> {
+export async function runPluginInProcess(options: RunOptions & { clock?: FakeClock } = {}): Promise<RunResult & { clock: FakeClock }> {
   const { work, bin, calls } = agentStub(options.agent, options.oidc);
   const env = jobEnv(bin, options);
-  const clock = new FakeClock();
+  const clock = options.clock ?? new FakeClock();
   let stdout = '';
   let stderr = '';
   const started = performance.now();
