@@ -27,6 +27,10 @@ interface Window {
  * as a drop in `remaining` larger than ours. Consumers ≈ drop ÷ our requests, smoothed, kept across windows.
  */
 const CONSUMER_SMOOTHING = 0.5;
+/** Each 429 raises the estimate of gates sharing the window by this factor; observed drops bring it back. */
+const OVERSUBSCRIBED_GROWTH = 1.5;
+/** Gates that all resume at one reset are jittered by up to this much, so that they do not arrive as one burst. */
+const RESET_JITTER_MS = 1_000;
 
 export type Scope = 'organization' | 'user';
 
@@ -44,6 +48,8 @@ function number(text: string | undefined): number | undefined {
 interface WindowShape {
   lengthMs: number;
   limit: number;
+  /** Named by a 429's body: exact, not the lower bound the headers give. */
+  limitKnown?: boolean;
 }
 
 export interface Pace {
@@ -90,7 +96,7 @@ export class RateLimitBudget {
     this.#windows.set(scope, { remaining, resetAtMs, reported: remaining, sentSince: 0, sentInWindow: sameWindow ? previous.sentInWindow : 0 });
     const shape = this.#shapes.get(scope) ?? { lengthMs: 0, limit: 0 };
     // The longest reset and the most remaining ever seen: a window's length and limit, from below.
-    this.#shapes.set(scope, { lengthMs: Math.max(shape.lengthMs, reset * 1000), limit: Math.max(shape.limit, remaining + 1) });
+    this.#shapes.set(scope, { ...shape, lengthMs: Math.max(shape.lengthMs, reset * 1000), limit: shape.limitKnown ? shape.limit : Math.max(shape.limit, remaining + 1) });
   }
 
   /**
@@ -99,9 +105,10 @@ export class RateLimitBudget {
    */
   learnLimit(scope: Scope, limit: number): void {
     const shape = this.#shapes.get(scope) ?? { lengthMs: 0, limit: 0 };
-    this.#shapes.set(scope, { ...shape, limit: Math.max(shape.limit, limit) });
+    this.#shapes.set(scope, { ...shape, limit, limitKnown: true });
     const ours = Math.max(1, this.#windows.get(scope)?.sentInWindow ?? 1);
-    this.#consumers.set(scope, Math.max(this.consumers(scope), limit / ours));
+    // Drops within a window can never show more gates than its limit; a 429 is the sign that there are more.
+    this.#consumers.set(scope, Math.max(this.consumers(scope) * OVERSUBSCRIBED_GROWTH, limit / ours));
   }
 
   /**
@@ -111,9 +118,11 @@ export class RateLimitBudget {
   nextWindowOffsetMs(scope: Scope): number {
     const shape = this.#shapes.get(scope);
     if (!shape || shape.limit <= 0 || shape.lengthMs <= 0) return 0;
-    // When more gates share the window than it has requests, the spread runs past it: each gate then takes a
-    // turn every consumers ÷ limit windows, which is its fair rate, instead of all trying in every window.
-    const spread = (shape.lengthMs * this.consumers(scope)) / shape.limit;
+    const consumers = this.consumers(scope);
+    // No more gates than the window's requests: the new window serves each of them, so they go at the reset,
+    // only jittered. More: they spread so that each takes a turn every consumers ÷ limit windows, their fair
+    // rate, instead of all trying at once.
+    const spread = consumers <= shape.limit ? Math.min(RESET_JITTER_MS, shape.lengthMs / 10) : (shape.lengthMs * consumers) / shape.limit;
     return Math.round(this.#random() * spread);
   }
 
@@ -144,8 +153,9 @@ export class RateLimitBudget {
   /**
    * The poll interval to use: this gate's fair share of what is left until the reset — `remaining ÷ consumers`
    * requests spread evenly over the time left — or the configured interval when that is longer. A gate whose
-   * share of the window is less than one request does not stretch its wait past the reset (the next window's
-   * budget would go unspent): it waits for the reset and takes its slot in the next window.
+   * share of the window is less than one request never stretches its wait past the reset (the next window's
+   * budget would go unspent): it takes a turn before the reset with the probability its share gives, else its
+   * slot in the next window.
    */
   pace(intervalMs: number, nowMs: number): Pace {
     let result: Pace = { intervalMs };
@@ -154,9 +164,12 @@ export class RateLimitBudget {
       if (resetMs <= 0) continue;
       const consumers = this.consumers(scope);
       const share = window.remaining / consumers;
-      const paced = share >= 1 ? resetMs / share : resetMs + this.nextWindowOffsetMs(scope);
+      // A share under one request: a turn in this window with that probability, at a random moment before the
+      // reset (so the window is spent evenly, not hoarded), else a turn in the next one.
+      const thisWindow = share >= 1 || this.#random() < share;
+      const paced = share >= 1 ? resetMs / share : thisWindow ? this.#random() * resetMs : resetMs + this.nextWindowOffsetMs(scope);
       if (paced > result.intervalMs) {
-        result = { intervalMs: paced, scope, remaining: window.remaining, resetMs, consumers, ...(share < 1 ? { nextWindow: true } : {}) };
+        result = { intervalMs: paced, scope, remaining: window.remaining, resetMs, consumers, ...(thisWindow ? {} : { nextWindow: true }) };
       }
     }
     return result;

@@ -24,29 +24,30 @@ describe('RateLimitBudget', () => {
   });
 
   it('holds requests back while a window is spent, and forgets the window once it resets', () => {
-    const budget = new RateLimitBudget(() => 0);
+    const budget = new RateLimitBudget(() => 0.99);
     budget.update(headers(150, 60, 1, 30), 0);
     expect(budget.exhausted(0)).toBeUndefined();
     budget.spend(0); // a concurrent suite takes the last one
     expect(budget.exhausted(1_000)).toEqual({ scope: 'user', waitMs: 29_000 });
     expect(budget.exhausted(30_000)).toBeUndefined();
-    expect(budget.pace(5_000, 1_000)).toMatchObject({ intervalMs: 29_000, nextWindow: true });
+    expect(budget.pace(5_000, 1_000)).toMatchObject({ intervalMs: 29_000 + 990, nextWindow: true });
   });
 
-  it('never stretches a wait past the reset: a gate whose share is spent takes its slot in the next window', () => {
-    // Twenty gates on a 50-request, 10-second window; 6 requests left for 6 s: less than one each.
-    const at = (random: number) => {
-      const budget = new RateLimitBudget(() => random);
+  it('never stretches a wait past the reset: a gate whose share is spent takes a turn now or in the next window', () => {
+    // Twenty gates on a 50-request, 10-second window; 6 requests left for 6 s: less than one each (0.3).
+    const at = (...draws: number[]) => {
+      const budget = new RateLimitBudget(() => draws.shift() ?? 0);
       budget.update(headers(1_000, 60, 50, 10), 0); // a fresh window: its length and (at least) its limit
       budget.spend(0);
       budget.update(headers(1_000, 60, 30, 9), 1_000); // 20 gone for 1 of ours: 20 gates
       budget.update(headers(1_000, 60, 6, 6), 4_000);
       return budget.pace(1_000, 4_000);
     };
-    // Not 6 s × 20 / 6 = 20 s (the next window's budget unspent while it waits), but the reset and a slot.
-    expect(at(0)).toMatchObject({ intervalMs: 6_000, nextWindow: true, consumers: 20 });
-    // Slots spread over the time the window needs to serve every gate once: 10 s × 20 / 51.
-    expect(at(1).intervalMs).toBe(6_000 + Math.round((10_000 * 20) / 51));
+    // Not 6 s × 20 / 6 = 20 s, with the next window's budget unspent while it waits.
+    // With probability 0.3 (its share) a turn in this window, at a random moment before the reset…
+    expect(at(0.29, 0.5)).toEqual({ intervalMs: 3_000, scope: 'user', remaining: 6, resetMs: 6_000, consumers: 20 });
+    // …else at the reset, jittered by up to 1 s: the next window serves all twenty gates.
+    expect(at(0.31, 1)).toMatchObject({ intervalMs: 7_000, nextWindow: true });
   });
 
   it('learns from a 429 how many gates share the window: at least its limit over our requests in it', () => {
@@ -55,7 +56,20 @@ describe('RateLimitBudget', () => {
     budget.spend(0);
     budget.learnLimit('user', 9);
     expect(budget.consumers('user')).toBe(9);
-    expect(budget.nextWindowOffsetMs('user')).toBe(10_000); // nine gates, nine requests a window: one turn each
+    // Nine gates for nine requests a window: the next window serves them all; they go at the reset, jittered.
+    expect(budget.nextWindowOffsetMs('user')).toBe(1_000);
+  });
+
+  it('takes a 429 as the sign of more gates than the window has requests, and spreads them over windows', () => {
+    const budget = new RateLimitBudget(() => 1);
+    budget.update(headers(1_000, 60, 8, 10), 0);
+    budget.spend(0);
+    budget.update(headers(1_000, 60, 0, 9), 1_000); // 8 gone for 1 of ours: 8 gates, as far as drops can tell
+    budget.learnLimit('user', 9);
+    budget.learnLimit('user', 9);
+    expect(budget.consumers('user')).toBe(8 * 1.5 * 1.5);
+    // 18 gates on 9 requests a 10-second window: each takes a turn every other window.
+    expect(budget.nextWindowOffsetMs('user')).toBe(20_000);
   });
 
   it('takes only its share when other gates drain the same window', () => {
