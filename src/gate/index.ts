@@ -4,6 +4,7 @@
  * rate-limit budget, a log function — so unit tests run it against a scripted API and a fake clock.
  */
 import { CancelledError, GateError } from '../errors.js';
+import { plural } from '../plural.js';
 import { excuseFailures } from './excuse.js';
 import { findRun } from './find-run.js';
 import { listFailures } from './list-failures.js';
@@ -64,8 +65,4 @@ export async function gateSuite(deps: GateDeps, settings: GateSettings, suite: s
       ...(progress.run ? { run: progress.run } : {}),
     });
   }
-}
-
-export function plural(n: number, noun: string): string {
-  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 }

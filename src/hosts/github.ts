@@ -4,10 +4,9 @@
  * dist/actions-core.cjs, so the Buildkite path never parses it).
  */
 import { parseConfig, type Config, type RawValue } from '../config.js';
-import { excusedIds } from '../gate/excuse.js';
 import { exitCodeFor, worstVerdict, type SuiteOutcome } from '../gate/verdict.js';
 import { optionsFor } from '../options.js';
-import { failureLine, groupByTest } from '../report/failure-summary.js';
+import { failureLine, unexcusedFailures } from '../report/failure-summary.js';
 import { ANNOTATION_MAX_BYTES, GITHUB_MESSAGE_CHARS, MAX_GITHUB_ERRORS, annotationBudget } from '../report/budget.js';
 import { renderAnnotation } from '../report/render-annotation.js';
 import { cleanLine, cleanText } from '../sanitize.js';
@@ -124,8 +123,7 @@ export class GithubHost implements Host {
     for (const outcome of outcomes) {
       if (outcome.verdict !== 'failed') continue;
       total += outcome.failures?.total ?? 0;
-      const excused = excusedIds(outcome.excuses);
-      for (const group of groupByTest((outcome.failures?.executions ?? []).filter((e) => !e.test_id || !excused.has(e.test_id)))) {
+      for (const group of unexcusedFailures(outcome)?.groups ?? []) {
         if (shown >= MAX_GITHUB_ERRORS) break;
         const first = group.executions[0]!;
         const { name, location } = failureLine(first, this.#secrets);

@@ -1,18 +1,16 @@
 /** The verdict of a suite as log lines: a title for the group, then the failing tests, one line each. */
 import { formatSeconds } from '../clock.js';
-import { excusedIds } from '../gate/excuse.js';
 import { VERDICTS, type SuiteOutcome } from '../gate/verdict.js';
 import { cleanLine } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import { LOGGED_TESTS } from './budget.js';
-import { failureLine, groupByTest } from './failure-summary.js';
+import { countPhrase, failureLine, unexcusedFailures } from './failure-summary.js';
 
 
+/** The group title: the verdict and, for a failed run, the same count as the annotation's heading. */
 export function verdictTitle(outcome: SuiteOutcome): string {
-  const failures = outcome.failures;
-  const count = failures
-    ? ` — ${failures.exact ? '' : 'at least '}${failures.total.toLocaleString('en-US')} failed execution${failures.total === 1 ? '' : 's'}`
-    : '';
+  const unexcused = outcome.verdict === 'failed' ? unexcusedFailures(outcome) : undefined;
+  const count = unexcused ? ` — ${countPhrase(unexcused)}` : '';
   return `${VERDICTS[outcome.verdict].emoji} Test Engine gate: ${outcome.suite} ${outcome.verdict}${count} (${formatSeconds(outcome.elapsedMs)})`;
 }
 
@@ -23,8 +21,7 @@ export function verdictLines(outcome: SuiteOutcome, secrets: Secrets): string[] 
   if (outcome.failuresError) lines.push(`the failures could not be listed: ${cleanLine(outcome.failuresError, 500, secrets).text}`);
   const excuses = outcome.excuses;
   if (excuses?.note) lines.push(cleanLine(excuses.note, 800, secrets).text);
-  const excused = excusedIds(excuses);
-  const groups = groupByTest((outcome.failures?.executions ?? []).filter((e) => !e.test_id || !excused.has(e.test_id)));
+  const groups = unexcusedFailures(outcome)?.groups ?? [];
   if (outcome.verdict !== 'passed') {
     for (const group of groups.slice(0, LOGGED_TESTS)) {
       const { name, location, reason } = failureLine(group.executions[0]!, secrets);

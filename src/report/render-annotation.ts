@@ -6,7 +6,7 @@
  * (escape.ts); budget.ts holds every size and line budget.
  */
 import type { FailedExecution } from '../api/schemas.js';
-import { excusedIds, type ExcusedTest, type Excuses } from '../gate/excuse.js';
+import type { ExcusedTest, Excuses } from '../gate/excuse.js';
 import { VERDICTS, isExcusedPass, type SuiteOutcome } from '../gate/verdict.js';
 import { cleanLine, cleanText } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
@@ -22,7 +22,8 @@ import {
   type DetailLevel,
 } from './budget.js';
 import { escapeInline, escapePre, safeHref } from './escape.js';
-import { failureLine, groupByTest, type TestGroup } from './failure-summary.js';
+import { countPhrase, failureLine, unexcusedFailures, type TestGroup } from './failure-summary.js';
+import { plural } from '../plural.js';
 
 export interface RenderOptions {
   readonly secrets?: Secrets;
@@ -98,15 +99,9 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
   }
 
   // The Failed section holds what nothing excuses; the excused tests have their own sections.
-  const excused = excusedIds(excuses);
-  const unexcused = failures.executions.filter((e) => !e.test_id || !excused.has(e.test_id));
-  const groups = groupByTest(unexcused);
-  // The heading counts what the Failed section holds: the run's failed executions less those of excused tests
-  // (known exactly only when every excused test was read).
-  const excusedExecutions = excuses?.complete ? [...excuses.flaky, ...excuses.muted].reduce((n, t) => n + t.failed, 0) : 0;
-  const total = Math.max(unexcused.length, failures.total - excusedExecutions);
-  const allRead = failures.exact && unexcused.length >= total;
-  let body = `${heading} — ${countPhrase(groups.length, allRead, total, failures.exact)}</h3>\n${runLine}${note}${excuses ? '<h4>Failed</h4>\n' : ''}\n`;
+  const unexcused = unexcusedFailures(outcome)!;
+  const groups = unexcused.groups;
+  let body = `${heading} — ${countPhrase(unexcused)}</h3>\n${runLine}${note}${excuses ? '<h4>Failed</h4>\n' : ''}\n`;
 
   // The excused sections come last but are sized first: the failures share what is left.
   let bytes = Buffer.byteLength(body) + Buffer.byteLength(excusedBody);
@@ -123,19 +118,12 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
     shown += groups[i]!.executions.length;
   }
   // Failed executions of excused tests are in their sections, not missing here.
-  const more = total - shown - (excuses?.complete ? 0 : failures.executions.length - unexcused.length);
+  const more = unexcused.total - shown - unexcused.excusedUncounted;
   if (more > 0) {
     const text = `${failures.exact ? '' : 'at least '}${more.toLocaleString('en-US')} more failure${more === 1 ? '' : 's'}`;
     body += ctx.runHref ? `<p><strong>${text} — <a href="${ctx.runHref}">see the run</a></strong></p>\n` : `<p><strong>${text} — see the run</strong></p>\n`;
   }
   return body + excusedBody;
-}
-
-/** "3 failed tests", or with repeats "47 failed tests, 300 failed executions"; "at least" where not everything was read. */
-function countPhrase(tests: number, allRead: boolean, executions: number, exact: boolean): string {
-  const testsPart = `${allRead ? '' : 'at least '}${plural(tests, 'failed test')}`;
-  if (allRead && tests === executions) return testsPart;
-  return `${testsPart}, ${exact ? '' : 'at least '}${plural(executions, 'failed execution')}`;
 }
 
 /** SPEC.md step 6: the Passed on retry and Muted sections, one line per test, each with its count. */
@@ -279,9 +267,6 @@ function sentence(text: string): string {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
-function plural(n: number, noun: string): string {
-  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
-}
 
 function formatDuration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;

@@ -64,6 +64,8 @@ describe('step 5b: tests that passed on retry and muted tests', () => {
     expect(body).not.toMatch(/<strong>Search is fast<\/strong>|<strong>Legacy export<\/strong>/);
     expect(r.stdout).toMatch(/✗ Cart totals/);
     expect(r.stdout).not.toMatch(/✗ Search is fast/);
+    // The log's verdict title counts what the annotation's heading counts: the one failure nothing excuses.
+    expect(r.stdout).toMatch(/:x: Test Engine gate: web failed — 1 failed test \(/);
   });
 
   it('ignores the failures of other suites in the same build', async () => {

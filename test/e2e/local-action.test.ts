@@ -34,7 +34,7 @@ describe('@github/local-action', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     await new Promise((done) => child.on('close', done));
     expect(out).not.toMatch(/does not export a run\(\) function/);
-    expect(out).toMatch(/Test Engine gate: web failed — 1 failed execution/);
+    expect(out).toMatch(/Test Engine gate: web failed — 1 failed test \(/);
     expect(out).toMatch(/│ '?result'?\s*│ '?failed'?/);
     expect(out).toMatch(/│ '?failed-count'?\s*│ '?1'?/);
     expect(out).toContain('::error::web: the run finished with failed tests');
