@@ -211,8 +211,10 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
       };
       const org = tick('org', orgLimit);
       const user = tick(`user:${req.headers.authorization ?? ''}`, userLimit);
+      headers['ratelimit-limit'] = String(orgLimit);
       headers['ratelimit-remaining'] = String(org.remaining);
       headers['ratelimit-reset'] = String(org.reset);
+      headers['ratelimit-user-limit'] = String(userLimit);
       headers['ratelimit-user-remaining'] = String(user.remaining);
       headers['ratelimit-user-reset'] = String(user.reset);
       const over = user.over ? { scope: 'user', ...user } : org.over ? { scope: 'organization', ...org } : undefined;

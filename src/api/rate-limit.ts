@@ -2,9 +2,11 @@
  * The rate-limit budget shared by every request of the process (SPEC.md step 4). Buildkite allows 200
  * requests a minute per organization and 50 per token, and says on every response how many remain
  * (`RateLimit-Remaining`, `RateLimit-User-Remaining`) and how many seconds until the window resets
- * (`RateLimit-Reset`, `RateLimit-User-Reset`). Many gates share one token, so the budget is read on every
- * response and spent deliberately: each gate aims at its fair share of what is left until the reset, and a
- * request is held back rather than sent into a certain 429.
+ * (`RateLimit-Reset`, `RateLimit-User-Reset`); Buildkite's docs add the limit (`RateLimit-Limit`), read when
+ * present. Many gates share one token, so the budget is read on every response and spent deliberately: each
+ * gate estimates how many share the window and aims at its fair share of what is left until the reset, takes
+ * a turn in the next window when its share is spent, and holds a request back rather than send it into a
+ * certain 429.
  */
 
 export type HeaderValue = string | string[] | undefined;
@@ -20,6 +22,8 @@ interface Window {
   sentSince: number;
   /** Requests this process sent in this window. */
   sentInWindow: number;
+  /** How fast the others spend it (requests a millisecond), as far as its spending since it began shows. */
+  drainPerMs: number;
 }
 
 /**
@@ -27,10 +31,12 @@ interface Window {
  * as a drop in `remaining` larger than ours. Consumers ≈ drop ÷ our requests, smoothed, kept across windows.
  */
 const CONSUMER_SMOOTHING = 0.5;
-/** Each 429 raises the estimate of gates sharing the window by this factor; observed drops bring it back. */
+/** A window that ran out had more gates than requests: a 429 says at least this many per request of its limit. */
 const OVERSUBSCRIBED_GROWTH = 1.5;
 /** Gates that all resume at one reset are jittered by up to this much, so that they do not arrive as one burst. */
 const RESET_JITTER_MS = 1_000;
+/** Before this fraction of a window has passed, its spending says too little about its pace (bursts at the reset). */
+const EARLY_IN_WINDOW = 0.2;
 
 export type Scope = 'organization' | 'user';
 
@@ -48,7 +54,7 @@ function number(text: string | undefined): number | undefined {
 interface WindowShape {
   lengthMs: number;
   limit: number;
-  /** Named by a 429's body: exact, not the lower bound the headers give. */
+  /** Named by the API (`RateLimit-Limit`, or a 429's body): exact, not the lower bound `remaining` gives. */
   limitKnown?: boolean;
 }
 
@@ -73,57 +79,91 @@ export class RateLimitBudget {
     this.#random = random;
   }
 
-  /** Reads the four headers of a response (any status) into the windows of both scopes. */
+  /** Reads the rate-limit headers of a response (any status) into the windows of both scopes. */
   update(headers: Headers, nowMs: number): void {
-    this.#read('organization', headers, 'ratelimit-remaining', 'ratelimit-reset', nowMs);
-    this.#read('user', headers, 'ratelimit-user-remaining', 'ratelimit-user-reset', nowMs);
+    this.#read('organization', headers, 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-limit', nowMs);
+    this.#read('user', headers, 'ratelimit-user-remaining', 'ratelimit-user-reset', 'ratelimit-user-limit', nowMs);
   }
 
-  #read(scope: Scope, headers: Headers, remainingName: string, resetName: string, nowMs: number): void {
+  #read(scope: Scope, headers: Headers, remainingName: string, resetName: string, limitName: string, nowMs: number): void {
     const remaining = number(header(headers, remainingName));
     const reset = number(header(headers, resetName));
     if (remaining === undefined || reset === undefined) return;
+    const limitHeader = number(header(headers, limitName));
     const resetAtMs = nowMs + reset * 1000;
     const previous = this.#windows.get(scope);
     // Same window (reset within the headers' 1 s resolution), a drop, and requests of ours to compare with.
     const sameWindow = previous !== undefined && Math.abs(previous.resetAtMs - resetAtMs) <= 1500;
+    // A new window: the request that brought this response is the first of ours in it.
+    const sentInWindow = sameWindow ? previous.sentInWindow : 1;
+    const before = this.#shapes.get(scope) ?? { lengthMs: 0, limit: 0 };
+    // The longest reset and the most remaining ever seen: a window's length and limit, from below; exact when
+    // the API names the limit (`RateLimit-Limit`, or a 429's body).
+    const shape: WindowShape =
+      limitHeader !== undefined && limitHeader > 0
+        ? { lengthMs: Math.max(before.lengthMs, reset * 1000), limit: limitHeader, limitKnown: true }
+        : { ...before, lengthMs: Math.max(before.lengthMs, reset * 1000), limit: before.limitKnown ? before.limit : Math.max(before.limit, remaining + 1) };
+    this.#shapes.set(scope, shape);
+    const estimate = this.#consumers.get(scope);
     if (previous && sameWindow && remaining <= previous.reported && previous.sentSince > 0) {
       const observed = Math.max(1, (previous.reported - remaining) / previous.sentSince);
-      const estimate = this.#consumers.get(scope);
       // The first observation is taken as it is: starting from "alone" would spend a shared window in a burst.
       this.#consumers.set(scope, estimate === undefined ? observed : estimate * (1 - CONSUMER_SMOOTHING) + observed * CONSUMER_SMOOTHING);
     }
-    this.#windows.set(scope, { remaining, resetAtMs, reported: remaining, sentSince: 0, sentInWindow: sameWindow ? previous.sentInWindow : 0 });
-    const shape = this.#shapes.get(scope) ?? { lengthMs: 0, limit: 0 };
-    // The longest reset and the most remaining ever seen: a window's length and limit, from below.
-    this.#shapes.set(scope, { ...shape, lengthMs: Math.max(shape.lengthMs, reset * 1000), limit: shape.limitKnown ? shape.limit : Math.max(shape.limit, remaining + 1) });
+    let drainPerMs = 0;
+    if (shape.limitKnown && shape.lengthMs > 0) {
+      const elapsedMs = Math.max(500, shape.lengthMs - reset * 1000 + 500);
+      drainPerMs = Math.max(0, shape.limit - remaining - sentInWindow) / elapsedMs;
+      if (remaining > 0) this.#fromSpend(scope, shape, remaining, reset * 1000, sentInWindow);
+    }
+    this.#windows.set(scope, { remaining, resetAtMs, reported: remaining, sentSince: 0, sentInWindow, drainPerMs });
+  }
+
+  /**
+   * With the window's limit known, what has gone since it began says how many share it. Early in a window, at
+   * least the requests spent for each of ours. Later, the pace of the spending against the pace of time: a window
+   * spent faster than time passes has more gates than estimated, one spent slower has fewer (some finished).
+   */
+  #fromSpend(scope: Scope, shape: WindowShape, remaining: number, resetMs: number, ours: number): void {
+    const used = Math.max(0, shape.limit - remaining);
+    const estimate = this.consumers(scope);
+    // The reset has a 1 s resolution: the middle of that second is the best guess of where the window stands.
+    const elapsed = Math.min(1, Math.max(0, (shape.lengthMs - resetMs + 500) / shape.lengthMs));
+    if (elapsed < EARLY_IN_WINDOW) {
+      this.#consumers.set(scope, Math.max(estimate, used / ours));
+      return;
+    }
+    const ratio = Math.min(2, Math.max(0.5, used / shape.limit / elapsed));
+    this.#consumers.set(scope, Math.max(1, estimate * ratio));
   }
 
   /**
    * A 429's JSON body names the limit: the window's true size. That the window ran out while this process sent
-   * only some of it also says how many share it: at least limit ÷ our requests in it.
+   * only some of it also says how many share it: more than its limit ÷ our requests in it.
    */
   learnLimit(scope: Scope, limit: number): void {
     const shape = this.#shapes.get(scope) ?? { lengthMs: 0, limit: 0 };
     this.#shapes.set(scope, { ...shape, limit, limitKnown: true });
     const ours = Math.max(1, this.#windows.get(scope)?.sentInWindow ?? 1);
-    // Drops within a window can never show more gates than its limit; a 429 is the sign that there are more.
-    this.#consumers.set(scope, Math.max(this.consumers(scope) * OVERSUBSCRIBED_GROWTH, limit / ours));
+    this.#consumers.set(scope, Math.max(this.consumers(scope), (limit * OVERSUBSCRIBED_GROWTH) / ours));
   }
 
   /**
    * Where in the next window this gate takes its turn: gates that all wait for one reset spread over the time
    * the window needs to serve each of them once, instead of all sending at the reset and running into 429s.
    */
-  nextWindowOffsetMs(scope: Scope): number {
+  nextWindowOffsetMs(scope: Scope, refused = 0): number {
     const shape = this.#shapes.get(scope);
     if (!shape || shape.limit <= 0 || shape.lengthMs <= 0) return 0;
     const consumers = this.consumers(scope);
-    // No more gates than the window's requests: the new window serves each of them, so they go at the reset,
-    // only jittered. More: they spread so that each takes a turn every consumers ÷ limit windows, their fair
-    // rate, instead of all trying at once.
-    const spread = consumers <= shape.limit ? Math.min(RESET_JITTER_MS, shape.lengthMs / 10) : (shape.lengthMs * consumers) / shape.limit;
-    return Math.round(this.#random() * spread);
+    // The fuller the next window will be, the more its turns spread over it: spent evenly, its spending shows
+    // every gate its pace, and an estimate too high comes back down. A gate alone goes at the reset, jittered;
+    // more gates than requests take a turn every consumers ÷ limit windows, their fair rate.
+    const load = consumers / shape.limit;
+    const spread = shape.lengthMs * (load <= 1 ? (load * (consumers - 1)) / shape.limit : load);
+    const spreadMs = Math.max(Math.min(RESET_JITTER_MS, shape.lengthMs / 10), spread);
+    // A request refused again and again goes earlier each time: the gates that waited longest are served first.
+    return Math.round((this.#random() * spreadMs) / (1 + refused));
   }
 
   /** How many processes seem to share the scope's window (1 when alone or unknown). */
@@ -164,10 +204,14 @@ export class RateLimitBudget {
       if (resetMs <= 0) continue;
       const consumers = this.consumers(scope);
       const share = window.remaining / consumers;
-      // A share under one request: a turn in this window with that probability, at a random moment before the
-      // reset (so the window is spent evenly, not hoarded), else a turn in the next one.
-      const thisWindow = share >= 1 || this.#random() < share;
-      const paced = share >= 1 ? resetMs / share : thisWindow ? this.#random() * resetMs : resetMs + this.nextWindowOffsetMs(scope);
+      // At the pace the others spend the window, how long what remains lasts: a window spent in a burst at its
+      // start offers less than its remaining requests say.
+      const lastsMs = window.drainPerMs > 0 ? window.remaining / window.drainPerMs : Infinity;
+      const chance = Math.min(share, lastsMs / resetMs);
+      // Less than one turn's chance: a turn in this window with that probability, at a random moment before the
+      // reset (so the window is spent evenly, not hoarded) or before it runs out, else a turn in the next one.
+      const thisWindow = chance >= 1 || this.#random() < chance;
+      const paced = chance >= 1 ? resetMs / share : thisWindow ? this.#random() * Math.min(resetMs, lastsMs) : resetMs + this.nextWindowOffsetMs(scope);
       if (paced > result.intervalMs) {
         result = { intervalMs: paced, scope, remaining: window.remaining, resetMs, consumers, ...(thisWindow ? {} : { nextWindow: true }) };
       }

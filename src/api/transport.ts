@@ -129,6 +129,7 @@ export class Transport {
       throw new ApiError(`refusing ${what} at ${new URL(url).origin}: it is not api-url's origin ${this.#origin}, and the token goes only there`, 0);
     }
     let retries = 0;
+    let refused = 0;
     let renewed = false;
     for (;;) {
       await this.#waitForBudget(deadlineMs);
@@ -149,7 +150,7 @@ export class Transport {
         if (known && typeof body?.limit === 'number') this.budget.learnLimit(known, body.limit);
         const named = rateLimitWaitMs(answer.headers, body, clock.now());
         // Resume at the reset the response names — no further backoff — at this gate's slot in the new window.
-        waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS) + (known ? this.budget.nextWindowOffsetMs(known) : 0);
+        waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS) + (known ? this.budget.nextWindowOffsetMs(known, refused++) : 0);
         line = `${what} rate limited (429, ${scope} scope)`;
         failure = new TransientApiError(`${what} was rate limited (429) and the limit resets only after the timeout`);
       } else if (answer.status >= 500) {

@@ -30,6 +30,7 @@ describe('RateLimitBudget', () => {
     budget.spend(0); // a concurrent suite takes the last one
     expect(budget.exhausted(1_000)).toEqual({ scope: 'user', waitMs: 29_000 });
     expect(budget.exhausted(30_000)).toBeUndefined();
+    // Alone: at the reset, jittered by up to 1 s.
     expect(budget.pace(5_000, 1_000)).toMatchObject({ intervalMs: 29_000 + 990, nextWindow: true });
   });
 
@@ -46,30 +47,33 @@ describe('RateLimitBudget', () => {
     // Not 6 s × 20 / 6 = 20 s, with the next window's budget unspent while it waits.
     // With probability 0.3 (its share) a turn in this window, at a random moment before the reset…
     expect(at(0.29, 0.5)).toEqual({ intervalMs: 3_000, scope: 'user', remaining: 6, resetMs: 6_000, consumers: 20 });
-    // …else at the reset, jittered by up to 1 s: the next window serves all twenty gates.
-    expect(at(0.31, 1)).toMatchObject({ intervalMs: 7_000, nextWindow: true });
+    // …else in the next window, which serves all twenty gates: spread over its first 20 × 19 ÷ 51² of it (51,
+    // the limit as far as the headers show it), so that it is spent evenly rather than in a burst at the reset.
+    expect(at(0.31, 1)).toMatchObject({ intervalMs: 6_000 + Math.round((10_000 * 20 * 19) / 51 ** 2), nextWindow: true });
   });
 
-  it('learns from a 429 how many gates share the window: at least its limit over our requests in it', () => {
+  it('learns from a 429 how many gates share the window: more than its limit over our requests in it', () => {
     const budget = new RateLimitBudget(() => 1);
     budget.update(headers(1_000, 60, 5, 10), 0);
     budget.spend(0);
+    budget.update(headers(1_000, 60, 0, 10), 100); // the 429's own headers
     budget.learnLimit('user', 9);
-    expect(budget.consumers('user')).toBe(9);
-    // Nine gates for nine requests a window: the next window serves them all; they go at the reset, jittered.
-    expect(budget.nextWindowOffsetMs('user')).toBe(1_000);
+    // Two requests of ours in a window of nine that ran out: 1.5 × 9 ÷ 2.
+    expect(budget.consumers('user')).toBe(6.75);
+    // Fewer gates than requests: the next window serves them all, spread over 6.75 × 5.75 ÷ 9² of it.
+    expect(budget.nextWindowOffsetMs('user')).toBe(Math.round((10_000 * 6.75 * 5.75) / 81));
   });
 
-  it('takes a 429 as the sign of more gates than the window has requests, and spreads them over windows', () => {
+  it('spreads more gates than the window has requests over several windows, and does not compound 429s', () => {
     const budget = new RateLimitBudget(() => 1);
-    budget.update(headers(1_000, 60, 8, 10), 0);
-    budget.spend(0);
-    budget.update(headers(1_000, 60, 0, 9), 1_000); // 8 gone for 1 of ours: 8 gates, as far as drops can tell
+    budget.update(headers(1_000, 60, 0, 10), 0); // our first request in this window was refused
     budget.learnLimit('user', 9);
     budget.learnLimit('user', 9);
-    expect(budget.consumers('user')).toBe(8 * 1.5 * 1.5);
-    // 18 gates on 9 requests a 10-second window: each takes a turn every other window.
-    expect(budget.nextWindowOffsetMs('user')).toBe(20_000);
+    expect(budget.consumers('user')).toBe(13.5);
+    // 13.5 gates on 9 requests a 10-second window: each takes a turn every 1.5 windows.
+    expect(budget.nextWindowOffsetMs('user')).toBe(15_000);
+    // A request refused again goes earlier: the gates that waited longest are served first.
+    expect(budget.nextWindowOffsetMs('user', 2)).toBe(5_000);
   });
 
   it('takes only its share when other gates drain the same window', () => {
@@ -92,6 +96,35 @@ describe('RateLimitBudget', () => {
     budget.spend(0);
     budget.update(headers(150, 60, 49, 60), 1_500);
     expect(budget.consumers('user')).toBe(1);
+  });
+
+  it('reads the limit the API names, and learns from a window spent in a burst to wait for the next one', () => {
+    const limits = (remaining: number, reset: number) => ({ ...headers(remaining, reset, 1_000, 60), 'ratelimit-limit': '34' });
+    const at = (...draws: number[]) => {
+      const budget = new RateLimitBudget(() => draws.shift() ?? 0);
+      // Our first request: 29 of 34 went in the first half second, 28 of them not ours.
+      budget.update(limits(5, 10), 0);
+      return budget;
+    };
+    expect(at().consumers('organization')).toBe(29); // at least the requests spent for each of ours
+    // The share says 5 ÷ 29 (0.17); but at 28 requests a half second the 5 last 90 ms, a chance of 90 ÷ 10 000.
+    expect(at(0.1, 0.5).pace(1_000, 0)).toMatchObject({ scope: 'organization', nextWindow: true });
+    expect(at(0.005, 0.5).pace(1_000, 0)).toEqual({ intervalMs: 1_000 }); // a turn now, within those 90 ms
+  });
+
+  it('brings the estimate down when the window is spent slower than time passes: gates have finished', () => {
+    const limits = (remaining: number, reset: number) => ({ ...headers(remaining, reset, 1_000, 60), 'ratelimit-limit': '34' });
+    const budget = new RateLimitBudget();
+    budget.update(limits(4, 10), 0);
+    expect(budget.consumers('organization')).toBe(30);
+    budget.update(limits(30, 10), 10_000); // a new window
+    // Over half of it gone (0.55), and only 7 of 34 requests: the pace of a third of the gates; the estimate
+    // halves, at most. (Our other suite's requests: no request of this one to compare drops with.)
+    budget.update(limits(27, 5), 15_500);
+    expect(budget.consumers('organization')).toBe(15);
+    // Spent about as fast as time passes: the estimate holds, corrected by the ratio of the two.
+    budget.update(limits(10, 4), 16_500);
+    expect(budget.consumers('organization')).toBeCloseTo(15 * (24 / 34 / 0.65));
   });
 
   it('ignores missing and malformed headers', () => {
