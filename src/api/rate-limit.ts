@@ -112,23 +112,23 @@ export class RateLimitBudget {
     }
     let drainPerMs = 0;
     if (shape.limitKnown && shape.lengthMs > 0) {
+      // The reset has a 1 s resolution: the middle of that second is the best guess of where the window stands.
       const elapsedMs = Math.max(500, shape.lengthMs - reset * 1000 + 500);
       drainPerMs = Math.max(0, shape.limit - remaining - sentInWindow) / elapsedMs;
-      if (remaining > 0) this.#fromSpend(scope, shape, remaining, reset * 1000, sentInWindow);
+      if (remaining > 0) this.#fromSpend(scope, shape, remaining, Math.min(1, elapsedMs / shape.lengthMs), sentInWindow);
     }
     this.#windows.set(scope, { remaining, resetAtMs, reported: remaining, sentSince: 0, sentInWindow, drainPerMs });
   }
 
   /**
-   * With the window's limit known, what has gone since it began says how many share it. Early in a window, at
-   * least the requests spent for each of ours. Later, the pace of the spending against the pace of time: a window
-   * spent faster than time passes has more gates than estimated, one spent slower has fewer (some finished).
+   * With the window's limit known, what has gone since it began (`elapsed`, a fraction of it) says how many
+   * share it. Early in a window, at least the requests spent for each of ours. Later, the pace of the spending
+   * against the pace of time: a window spent faster than time passes has more gates than estimated, one spent
+   * slower has fewer (some finished).
    */
-  #fromSpend(scope: Scope, shape: WindowShape, remaining: number, resetMs: number, ours: number): void {
+  #fromSpend(scope: Scope, shape: WindowShape, remaining: number, elapsed: number, ours: number): void {
     const used = Math.max(0, shape.limit - remaining);
     const estimate = this.consumers(scope);
-    // The reset has a 1 s resolution: the middle of that second is the best guess of where the window stands.
-    const elapsed = Math.min(1, Math.max(0, (shape.lengthMs - resetMs + 500) / shape.lengthMs));
     if (elapsed < EARLY_IN_WINDOW) {
       this.#consumers.set(scope, Math.max(estimate, used / ours));
       return;
