@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { startFakeTestEngine, type FakeApiOptions, type FakeRun } from '../sim/fake-test-engine.js';
+import { shareBudget, type SharedBudgetCase } from '../sim/virtual-gates.js';
 
 const BUNDLE = resolve('dist/index.js');
 const HOOK = resolve('hooks/command');
@@ -251,6 +252,31 @@ if (wanted(6)) {
   const limits = { orgLimit: 34, userLimit: 9 };
   await sharedBudget('6. 40 gates, 4 tokens, 34 org / 9 token req / 10 s', 40, 4, limits, { slowestMs: 40_000, max429: 40 });
   await sharedBudget('6b. the same, flaky-tests and muted-tests: fail (no step 5b)', 40, 4, limits, { slowestMs: 40_000, max429: 40 }, false);
+}
+
+/**
+ * The same cases in virtual time (sim/virtual-gates.ts): `run()` of each gate in one process, one clock that
+ * moves only when every gate sleeps, requests 5–45 ms on the way. No machine noise: medians and ranges over
+ * seeds 1…n, so that two pacing codes compare on the same builds. The subprocess rows above are what ships.
+ */
+async function virtualBudget(label: string, c: SharedBudgetCase, targets: { slowestMs: number; max429: number }, seeds = 10) {
+  const outcomes = [];
+  for (let seed = 1; seed <= seeds; seed++) outcomes.push(await shareBudget({ ...c, seed }));
+  const slowest = outcomes.map((o) => o.slowestMs);
+  const refused = outcomes.map((o) => o.rateLimited);
+  const range = (xs: number[], f: (x: number) => string) => `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+  const s = (x: number) => `${(x / 1000).toFixed(1)} s`;
+  row(`${label}, virtual time, ${seeds} seeds: slowest decision, median (range)`, range(slowest, s), `≤ ${targets.slowestMs / 1000} s`, median(slowest) <= targets.slowestMs);
+  row('   responses of 429, median (range)', range(refused, String), `≤ ${targets.max429}`, median(refused) <= targets.max429);
+  const wrong = outcomes.reduce((n, o) => n + o.wrong, 0);
+  const undecided = outcomes.reduce((n, o) => n + o.undecided, 0);
+  row('   wrong verdicts / gates that did not decide, over all seeds', `${wrong} / ${undecided}`, '0 / 0', wrong === 0 && undecided === 0);
+}
+if (wanted(5)) await virtualBudget('5v. 20 gates, one token', { gates: 20, tokens: 1, orgLimit: 1_000, userLimit: 50 }, { slowestMs: 15_000, max429: 20 });
+if (wanted(6)) {
+  const c = { gates: 40, tokens: 4, orgLimit: 34, userLimit: 9 };
+  await virtualBudget('6v. 40 gates, 4 tokens', c, { slowestMs: 40_000, max429: 40 });
+  await virtualBudget('6bv. the same, no step 5b', { ...c, excuses: false }, { slowestMs: 40_000, max429: 40 });
 }
 
 // 7 and 8. Step 5b's Build tests reads stay O(1) in the common case.

@@ -88,6 +88,8 @@ export interface FakeApiOptions {
   readonly omitLastLink?: boolean;
   /** Milliseconds before each answer, for a realistic round trip. */
   readonly latencyMs?: number;
+  /** Awaited before each request is handled, instead of `latencyMs`: a round trip on a virtual clock. */
+  readonly delay?: () => Promise<void>;
   /**
    * Agent OIDC tokens (issuer https://agent.buildkite.com) are accepted for a suite's endpoints when their
    * audience is that suite's API URL. A token answers 401 after `expireAfterRequests` uses (0: never
@@ -98,7 +100,7 @@ export interface FakeApiOptions {
   readonly processingMs?: number;
   /** A finished run that has had no result for this long becomes `stale` (default 60 s). */
   readonly staleAfterMs?: number;
-  /** The clock of upload processing and rate-limit windows (tests share their fake clock); Date.now by default. */
+  /** The clock of schedules, upload processing, rate-limit windows and request times (tests share their fake clock); Date.now by default. */
   readonly now?: () => number;
   /** The port on 127.0.0.1 (default: any free one). */
   readonly port?: number;
@@ -154,7 +156,8 @@ export function generatedFailure(suite: string, org: string, runId: string, i: n
 }
 
 export async function startFakeTestEngine(options: FakeApiOptions): Promise<FakeTestEngine> {
-  let startedAt = Date.now();
+  const clock = options.now ?? Date.now;
+  let startedAt = clock();
   const requests: RecordedRequest[] = [];
   const runReads = new Map<string, number>();
   const listReads = new Map<string, number>();
@@ -170,7 +173,8 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
 
   const server = createServer((req, res) => {
     const respond = () => handle(req, res);
-    if (options.latencyMs) setTimeout(respond, options.latencyMs);
+    if (options.delay) void options.delay().then(respond);
+    else if (options.latencyMs) setTimeout(respond, options.latencyMs);
     else respond();
   });
   server.on('connection', (socket) => {
@@ -183,7 +187,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     if (url.pathname === '/v1/uploads') return void receiveUpload(req, res, url);
     const record = (status: number) =>
-      requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, status, authorization: req.headers.authorization, at: Date.now() });
+      requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, status, authorization: req.headers.authorization, at: clock() });
 
     const fault = faults.find((f) => f.match.test(url.pathname + url.search) && (f.times === undefined || f.times > 0));
     if (fault) {
@@ -202,7 +206,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     // Rate limits: fixed windows per organization and per token, reported on every response.
     if (options.rateLimit) {
       const { orgLimit, userLimit, windowMs } = options.rateLimit;
-      const now = (options.now ?? Date.now)();
+      const now = clock();
       const tick = (key: string, limit: number) => {
         let w = windows.get(key);
         if (!w || now - w.start >= windowMs) windows.set(key, (w = { start: now, count: 0 }));
@@ -240,7 +244,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     if (!match || !suite) return send(404, { message: 'Not Found' });
     const base = `http://${req.headers.host}/v2/analytics/organizations/${options.org}/suites/${suite.slug}`;
     const runJson = (run: FakeRun) => {
-      const elapsed = Date.now() - startedAt;
+      const elapsed = clock() - startedAt;
       const scheduled = run.schedule?.filter(([at]) => at <= elapsed).at(-1);
       const step = scheduled ? [scheduled[1], scheduled[2]] : run.timeline[Math.min(runReads.get(run.id) ?? 0, run.timeline.length - 1)]!;
       return {
@@ -293,7 +297,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
   /** `POST /v1/uploads`: 202 with the run it went to, 401 for an unknown token, 422 with every reason for a malformed body. */
   async function receiveUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const answer = (status: number, body: unknown) => {
-      requests.push({ method: req.method ?? 'POST', url: url.pathname, status, authorization: req.headers.authorization, at: Date.now() });
+      requests.push({ method: req.method ?? 'POST', url: url.pathname, status, authorization: req.headers.authorization, at: clock() });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(body));
     };
@@ -321,7 +325,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     uploaded.set(suite.slug, runs);
     let run = runs.find((r) => r.buildId === upload.runEnv.key);
     if (!run) {
-      run = new UploadedRun(suite.slug, upload.runEnv.key!, options.org, upload.runEnv.commit_sha, options.processingMs ?? 0, options.staleAfterMs ?? 60_000, options.now ?? Date.now);
+      run = new UploadedRun(suite.slug, upload.runEnv.key!, options.org, upload.runEnv.commit_sha, options.processingMs ?? 0, options.staleAfterMs ?? 60_000, clock);
       runs.push(run);
     }
     run.add(upload.results);
@@ -479,7 +483,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
-  startedAt = Date.now();
+  startedAt = clock();
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

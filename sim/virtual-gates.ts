@@ -1,0 +1,201 @@
+/**
+ * Many gates sharing a rate-limit budget, in virtual time. Each gate is `run()` of src/main.ts in this process,
+ * as the plugin runs it, against the simulated API over real HTTP; one clock serves them all and the API, and
+ * it moves only when every live gate is asleep, to the earliest wake-up. So a build in which 40 gates wait a
+ * minute for their share of the budget takes a second or two, repeats exactly for a seed, and is not disturbed
+ * by a busy machine: the pacing is measured, not the scheduler. The bench runs it over many seeds; a test pins
+ * one. Gates start spread over `startSpreadMs`, as processes started together on a small machine do.
+ */
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../src/clock.js';
+import { run } from '../src/main.js';
+import { writeStandInAgent } from './agent-stub.js';
+import { startFakeTestEngine, type FakeRun } from './fake-test-engine.js';
+
+/** A clock that moves only when told: each sleep waits for `advance()` to reach its time. */
+export class VirtualClock implements Clock {
+  time = 0;
+  readonly #timers: { at: number; order: number; wake: () => void }[] = [];
+  #order = 0;
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = { at: this.time + Math.max(0, ms), order: this.#order++, wake: resolve };
+      this.#timers.push(timer);
+      signal?.addEventListener('abort', () => {
+        this.#timers.splice(this.#timers.indexOf(timer), 1);
+        reject(signal.reason);
+      }, { once: true });
+    });
+  }
+
+  /** Sleeps not yet over. */
+  get sleeping(): number {
+    return this.#timers.length;
+  }
+
+  /** Moves to the earliest wake-up and wakes that sleeper. */
+  advance(): void {
+    let next = 0;
+    for (let i = 1; i < this.#timers.length; i++) {
+      const [a, b] = [this.#timers[i]!, this.#timers[next]!];
+      if (a.at < b.at || (a.at === b.at && a.order < b.order)) next = i;
+    }
+    const [timer] = this.#timers.splice(next, 1);
+    if (!timer) return;
+    this.time = Math.max(this.time, timer.at);
+    timer.wake();
+  }
+}
+
+/** A small seeded generator (mulberry32): the same seed, the same build. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SharedBudgetCase {
+  readonly gates: number;
+  readonly tokens: number;
+  /** Requests a window per organization and per token. */
+  readonly orgLimit: number;
+  readonly userLimit: number;
+  readonly windowMs?: number;
+  /** When every run finishes (default 6 s); odd-numbered runs fail with 3 failed executions. */
+  readonly finishAtMs?: number;
+  /** Step 5b's Build tests reads (the default options); false sets flaky-tests and muted-tests to fail. */
+  readonly excuses?: boolean;
+  readonly seed?: number;
+  /** Each request reaches the API between 5 ms and this much more after it is sent (default 40 ms). */
+  readonly latencyMs?: number;
+  /** Gates start at random moments within this much of the start (default 2 s). */
+  readonly startSpreadMs?: number;
+}
+
+export interface SharedBudgetOutcome {
+  /** When the last gate decided, from the start. */
+  readonly slowestMs: number;
+  readonly rateLimited: number;
+  readonly requests: number;
+  /** Gates whose exit code is not their run's verdict, and gates that decided nothing (exit 2 or 3). */
+  readonly wrong: number;
+  readonly undecided: number;
+  /** Requests second by second: f find, p poll, F failed executions, M muted tests, B failing tests, x 429. */
+  readonly trace: string[];
+  readonly logs: string[];
+  /** Every request: when, which gate's build, what (as in `trace`). */
+  readonly detail: { at: number; build: string; kind: string }[];
+}
+
+export const TOKEN_BASE = 'bkua_0123456789abcdef0123456789abcdef01234567';
+
+/** Runs the case once; the clock, the gates' jitter and their start times all follow `seed`. */
+export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutcome> {
+  const random = seeded(c.seed ?? 1);
+  const clock = new VirtualClock();
+  const runs: FakeRun[] = Array.from({ length: c.gates }, (_, i) => ({
+    id: `run-${i}`,
+    buildId: `0190a3b2-6c1f-7c3e-9a4b-${String(i).padStart(12, '0')}`,
+    timeline: [['running', 'pending']],
+    schedule: [[0, 'running', 'pending'], [c.finishAtMs ?? 6_000, 'finished', i % 2 ? 'failed' : 'passed']],
+    failures: i % 2 ? 3 : 0,
+  }));
+  // Consecutive gates share a token, so each token carries as many failed runs as passed ones.
+  const tokenOf = (i: number) => `${TOKEN_BASE}_${Math.floor((i * c.tokens) / c.gates)}`;
+  const server = await startFakeTestEngine({
+    org: 'acme',
+    token: TOKEN_BASE,
+    moreTokens: Array.from({ length: c.tokens }, (_, t) => `${TOKEN_BASE}_${t}`),
+    suites: [{ slug: 'web', runs }],
+    rateLimit: { orgLimit: c.orgLimit, userLimit: c.userLimit, windowMs: c.windowMs ?? 10_000 },
+    now: () => clock.time,
+    // A request reaches the API a round trip's part later: meanwhile other gates act, as they do over a network.
+    delay: () => clock.sleep(5 + random() * (c.latencyMs ?? 40)),
+  });
+  const work = mkdtempSync(join(tmpdir(), 'teg-virtual-'));
+  mkdirSync(join(work, 'bin'));
+  mkdirSync(join(work, 'calls'));
+  writeStandInAgent(join(work, 'bin'), join(work, 'calls'));
+  const config = {
+    'api-url': server.url,
+    'poll-interval': 1,
+    settle: 0,
+    timeout: 120,
+    ...(c.excuses === false ? { 'flaky-tests': 'fail', 'muted-tests': 'fail' } : {}),
+  };
+  // Each gate listens for SIGTERM and SIGINT, as the plugin does.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), 2 * c.gates + 10));
+  const logs: string[] = runs.map(() => '');
+  const decidedAt: number[] = [];
+  let live = c.gates;
+  const gates = runs.map(async (r, i) => {
+    const startAt = random() * (c.startSpreadMs ?? 2_000);
+    const own = seeded(Math.floor(random() * 2 ** 32));
+    await clock.sleep(startAt);
+    try {
+      return await run({
+        argv: ['--buildkite-plugin'],
+        env: {
+          PATH: `${join(work, 'bin')}:${process.env.PATH}`,
+          HOME: process.env.HOME ?? work,
+          BUILDKITE: 'true',
+          BUILDKITE_ORGANIZATION_SLUG: 'acme',
+          BUILDKITE_PIPELINE_SLUG: 'web',
+          BUILDKITE_BUILD_ID: r.buildId,
+          BUILDKITE_API_TOKEN: tokenOf(i),
+          BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify(config),
+        },
+        stdout: (t) => void (logs[i] += t),
+        stderr: (t) => void (logs[i] += t),
+        clock,
+        random: own,
+      });
+    } finally {
+      decidedAt[i] = clock.time;
+      live--;
+    }
+  });
+  try {
+    // Time moves only when every live gate sleeps: whatever a gate does between sleeps takes no time.
+    const all = Promise.all(gates);
+    let done = false;
+    void all.finally(() => (done = true)).catch(() => {});
+    while (!done) {
+      if (live > 0 && clock.sleeping === live) clock.advance();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const codes = await all;
+    const bySecond = new Map<number, string[]>();
+    const kind = (u: string) => (u.includes('/builds/') ? (u.includes('state=muted') ? 'M' : 'B') : u.includes('failed_executions') ? 'F' : u.includes('build_id=') ? 'f' : 'p');
+    for (const q of server.requests) {
+      const second = Math.floor(q.at / 1000);
+      bySecond.set(second, [...(bySecond.get(second) ?? []), q.status === 429 ? 'x' : kind(q.url)]);
+    }
+    return {
+      slowestMs: Math.max(...decidedAt),
+      rateLimited: server.rateLimited(),
+      requests: server.requests.length,
+      wrong: codes.filter((code, i) => (code === 0 || code === 1) && code !== (i % 2 ? 1 : 0)).length,
+      undecided: codes.filter((code) => code !== 0 && code !== 1).length,
+      trace: [...bySecond].sort((a, b) => a[0] - b[0]).map(([s, k]) => `${String(s).padStart(3)} s ${k.sort().join('')}`),
+      logs,
+      detail: server.requests.map((q) => ({ at: q.at, build: /runs\/run-(\d+)|-0{4,}(\d+)/.exec(q.url)?.slice(1).find(Boolean) ?? '?', kind: q.status === 429 ? 'x' : kind(q.url) })),
+    };
+  } finally {
+    await server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
