@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { startFakeTestEngine, type FakeApiOptions, type FakeRun } from '../sim/fake-test-engine.js';
-import { shareBudget, type SharedBudgetCase } from '../sim/virtual-gates.js';
+import { budgetRuns, budgetToken, shareBudget, traceBySecond, type SharedBudgetCase } from '../sim/virtual-gates.js';
 
 const BUNDLE = resolve('dist/index.js');
 const HOOK = resolve('hooks/command');
@@ -200,19 +200,10 @@ async function sharedBudget(
   targets: { slowestMs: number; max429: number },
   excuses = true,
 ) {
-  const runs: FakeRun[] = Array.from({ length: gates }, (_, i) => ({
-    id: `run-${i}`,
-    buildId: `0190a3b2-6c1f-7c3e-9a4b-${String(i).padStart(12, '0')}`,
-    timeline: [['running', 'pending']],
-    schedule: [[0, 'running', 'pending'], [6_000, 'finished', i % 2 ? 'failed' : 'passed']],
-    failures: i % 2 ? 3 : 0,
-  }));
-  // Consecutive gates share a token, so that each token carries as many failed runs as passed ones (with
-  // i % tokens, tokens 1 and 3 would carry every failed run and need 50 requests each at 9 a window).
-  const tokenNamed = (t: number) => `${TOKEN}_${t}`;
-  const tokenOf = (i: number) => tokenNamed(Math.floor((i * tokens) / gates));
+  const runs = budgetRuns(gates);
+  const tokenOf = (i: number) => budgetToken(TOKEN, i, gates, tokens);
   const config = { 'poll-interval': 1, settle: 0, timeout: 120, ...(excuses ? {} : { 'flaky-tests': 'fail', 'muted-tests': 'fail' }) };
-  const server = await api(runs, { rateLimit: { ...limits, windowMs: 10_000 }, moreTokens: Array.from({ length: tokens }, (_, t) => tokenNamed(t)) });
+  const server = await api(runs, { rateLimit: { ...limits, windowMs: 10_000 }, moreTokens: Array.from({ length: tokens }, (_, t) => `${TOKEN}_${t}`) });
   const results = await Promise.all(
     runs.map((r, i) => run(process.execPath, [BUNDLE, '--buildkite-plugin'], { ...pluginEnv(server.url, config, r.buildId), BUILDKITE_API_TOKEN: tokenOf(i) }, false, `gate-${i}`)),
   );
@@ -231,14 +222,7 @@ async function sharedBudget(
   row('   wrong verdicts / gates that did not decide', `${wrong} / ${failedOn429}`, '0 / 0', wrong === 0 && failedOn429 === 0);
   row('   requests in all', String(server.requests.length), '', undefined);
   if (process.env.BENCH_TRACE) {
-    const t0 = Math.min(...server.requests.map((q) => q.at));
-    const kind = (u: string) => (u.includes('/builds/') ? (u.includes('state=muted') ? 'M' : 'B') : u.includes('failed_executions') ? 'F' : u.includes('build_id=') ? 'f' : 'p');
-    const bySecond = new Map<number, string[]>();
-    for (const q of server.requests) {
-      const second = Math.floor((q.at - t0) / 1000);
-      bySecond.set(second, [...(bySecond.get(second) ?? []), q.status === 429 ? 'x' : kind(q.url)]);
-    }
-    for (const [second, kinds] of [...bySecond].sort((a, b) => a[0] - b[0])) console.error(`${String(second).padStart(3)} s ${kinds.sort().join('')}`);
+    for (const line of traceBySecond(server.requests, Math.min(...server.requests.map((q) => q.at)))) console.error(line);
   }
   await server.close();
 }

@@ -100,21 +100,50 @@ export interface SharedBudgetOutcome {
   readonly detail: { at: number; build: string; kind: string }[];
 }
 
+/** What a request of a gate was, in one letter: f find, p poll, F failed executions, M muted tests, B failing tests, x 429. */
+export function requestKind(q: { url: string; status: number }): string {
+  if (q.status === 429) return 'x';
+  if (q.url.includes('/builds/')) return q.url.includes('state=muted') ? 'M' : 'B';
+  return q.url.includes('failed_executions') ? 'F' : q.url.includes('build_id=') ? 'f' : 'p';
+}
+
+/** The requests second by second from `t0`, a line a second: `  3 s ffpx`. */
+export function traceBySecond(requests: readonly { url: string; status: number; at: number }[], t0: number): string[] {
+  const bySecond = new Map<number, string[]>();
+  for (const q of requests) {
+    const second = Math.floor((q.at - t0) / 1000);
+    bySecond.set(second, [...(bySecond.get(second) ?? []), requestKind(q)]);
+  }
+  return [...bySecond].sort((a, b) => a[0] - b[0]).map(([s, k]) => `${String(s).padStart(3)} s ${k.sort().join('')}`);
+}
+
+/** A run for each gate, all finishing at `finishAtMs`: the odd-numbered ones failed, with 3 failed executions. */
+export function budgetRuns(gates: number, finishAtMs = 6_000): FakeRun[] {
+  return Array.from({ length: gates }, (_, i) => ({
+    id: `run-${i}`,
+    buildId: `0190a3b2-6c1f-7c3e-9a4b-${String(i).padStart(12, '0')}`,
+    timeline: [['running', 'pending']],
+    schedule: [[0, 'running', 'pending'], [finishAtMs, 'finished', i % 2 ? 'failed' : 'passed']],
+    failures: i % 2 ? 3 : 0,
+  }));
+}
+
+/**
+ * Gate i's token: consecutive gates share one, so that each token carries as many failed runs as passed ones
+ * (with i % tokens, tokens 1 and 3 of 4 would carry every failed run).
+ */
+export function budgetToken(base: string, i: number, gates: number, tokens: number): string {
+  return `${base}_${Math.floor((i * tokens) / gates)}`;
+}
+
 export const TOKEN_BASE = 'bkua_0123456789abcdef0123456789abcdef01234567';
 
 /** Runs the case once; the clock, the gates' jitter and their start times all follow `seed`. */
 export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutcome> {
   const random = seeded(c.seed ?? 1);
   const clock = new VirtualClock();
-  const runs: FakeRun[] = Array.from({ length: c.gates }, (_, i) => ({
-    id: `run-${i}`,
-    buildId: `0190a3b2-6c1f-7c3e-9a4b-${String(i).padStart(12, '0')}`,
-    timeline: [['running', 'pending']],
-    schedule: [[0, 'running', 'pending'], [c.finishAtMs ?? 6_000, 'finished', i % 2 ? 'failed' : 'passed']],
-    failures: i % 2 ? 3 : 0,
-  }));
-  // Consecutive gates share a token, so each token carries as many failed runs as passed ones.
-  const tokenOf = (i: number) => `${TOKEN_BASE}_${Math.floor((i * c.tokens) / c.gates)}`;
+  const runs = budgetRuns(c.gates, c.finishAtMs);
+  const tokenOf = (i: number) => budgetToken(TOKEN_BASE, i, c.gates, c.tokens);
   const server = await startFakeTestEngine({
     org: 'acme',
     token: TOKEN_BASE,
@@ -178,21 +207,15 @@ export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutc
       await new Promise((resolve) => setImmediate(resolve));
     }
     const codes = await all;
-    const bySecond = new Map<number, string[]>();
-    const kind = (u: string) => (u.includes('/builds/') ? (u.includes('state=muted') ? 'M' : 'B') : u.includes('failed_executions') ? 'F' : u.includes('build_id=') ? 'f' : 'p');
-    for (const q of server.requests) {
-      const second = Math.floor(q.at / 1000);
-      bySecond.set(second, [...(bySecond.get(second) ?? []), q.status === 429 ? 'x' : kind(q.url)]);
-    }
     return {
       slowestMs: Math.max(...decidedAt),
       rateLimited: server.rateLimited(),
       requests: server.requests.length,
       wrong: codes.filter((code, i) => (code === 0 || code === 1) && code !== (i % 2 ? 1 : 0)).length,
       undecided: codes.filter((code) => code !== 0 && code !== 1).length,
-      trace: [...bySecond].sort((a, b) => a[0] - b[0]).map(([s, k]) => `${String(s).padStart(3)} s ${k.sort().join('')}`),
+      trace: traceBySecond(server.requests, 0),
       logs,
-      detail: server.requests.map((q) => ({ at: q.at, build: /runs\/run-(\d+)|-0{4,}(\d+)/.exec(q.url)?.slice(1).find(Boolean) ?? '?', kind: q.status === 429 ? 'x' : kind(q.url) })),
+      detail: server.requests.map((q) => ({ at: q.at, build: /runs\/run-(\d+)|-0{4,}(\d+)/.exec(q.url)?.slice(1).find(Boolean) ?? '?', kind: requestKind(q) })),
     };
   } finally {
     await server.close();
