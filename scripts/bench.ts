@@ -211,13 +211,16 @@ async function sharedBudget(
   const failedOn429 = results.filter((r) => r.code !== 0 && r.code !== 1).length;
   const slowest = Math.max(...results.map((r) => r.ms));
   // The least any pacing could do: a passed gate needs 2 requests (find, the poll that sees it finished), a
-  // failed one also its failed executions and, with step 5b, 2 Build tests reads. The first window can serve
-  // only finds (the runs finish at 6 s), and the last request falls in window ⌈requests ÷ limit⌉.
+  // failed one also its failed executions and, with step 5b, 2 Build tests reads. The first window serves at
+  // most `limit` of the finds; a gate that finds its run later sees it finished, and a passed one then needs
+  // no poll. With no request lost, the last one falls in window ⌈requests ÷ limit⌉.
   const needed = (gates / 2) * 2 + (gates / 2) * (excuses ? 5 : 3);
   const limit = Math.min(limits.orgLimit, limits.userLimit * tokens);
-  const floorS = (Math.ceil(needed / limit) - 1) * 10;
+  const least = needed - Math.min(Math.max(0, gates - limit), gates / 2);
+  const floorS = (Math.ceil(least / limit) - 1) * 10;
   row(`${label}: slowest decision (runs finish at 6 s)`, ms(slowest), `≤ ${targets.slowestMs / 1000} s`, slowest <= targets.slowestMs);
-  row(`   the budget's floor: ${needed} requests at ${limit} a 10 s window`, `> ${floorS} s`, '', undefined);
+  const requests = needed === least ? `${needed} requests` : `${least}–${needed} requests`;
+  row(`   the budget's floor: ${requests} at ${limit} a 10 s window, none lost`, `> ${floorS} s`, '', undefined);
   row('   responses of 429', String(server.rateLimited()), `≤ ${targets.max429}`, server.rateLimited() <= targets.max429);
   row('   wrong verdicts / gates that did not decide', `${wrong} / ${failedOn429}`, '0 / 0', wrong === 0 && failedOn429 === 0);
   row('   requests in all', String(server.requests.length), '', undefined);
