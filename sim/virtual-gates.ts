@@ -15,7 +15,7 @@ import { writeStandInAgent } from './agent-stub.js';
 import { startFakeTestEngine, type FakeRun } from './fake-test-engine.js';
 
 /** A clock that moves only when told: each sleep waits for `advance()` to reach its time. */
-export class VirtualClock implements Clock {
+class VirtualClock implements Clock {
   time = 0;
   readonly #timers: { at: number; order: number; wake: () => void }[] = [];
   #order = 0;
@@ -56,7 +56,7 @@ export class VirtualClock implements Clock {
 }
 
 /** A small seeded generator (mulberry32): the same seed, the same build. */
-export function seeded(seed: number): () => number {
+function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -93,15 +93,10 @@ export interface SharedBudgetOutcome {
   /** Gates whose exit code is not their run's verdict, and gates that decided nothing (exit 2 or 3). */
   readonly wrong: number;
   readonly undecided: number;
-  /** Requests second by second: f find, p poll, F failed executions, M muted tests, B failing tests, x 429. */
-  readonly trace: string[];
-  readonly logs: string[];
-  /** Every request: when, which gate's build, what (as in `trace`). */
-  readonly detail: { at: number; build: string; kind: string }[];
 }
 
 /** What a request of a gate was, in one letter: f find, p poll, F failed executions, M muted tests, B failing tests, x 429. */
-export function requestKind(q: { url: string; status: number }): string {
+function requestKind(q: { url: string; status: number }): string {
   if (q.status === 429) return 'x';
   if (q.url.includes('/builds/')) return q.url.includes('state=muted') ? 'M' : 'B';
   return q.url.includes('failed_executions') ? 'F' : q.url.includes('build_id=') ? 'f' : 'p';
@@ -136,7 +131,7 @@ export function budgetToken(base: string, i: number, gates: number, tokens: numb
   return `${base}_${Math.floor((i * tokens) / gates)}`;
 }
 
-export const TOKEN_BASE = 'bkua_0123456789abcdef0123456789abcdef01234567';
+const TOKEN_BASE = 'bkua_0123456789abcdef0123456789abcdef01234567';
 
 /** Runs the case once; the clock, the gates' jitter and their start times all follow `seed`. */
 export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutcome> {
@@ -167,7 +162,6 @@ export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutc
   };
   // Each gate listens for SIGTERM and SIGINT, as the plugin does.
   process.setMaxListeners(Math.max(process.getMaxListeners(), 2 * c.gates + 10));
-  const logs: string[] = runs.map(() => '');
   const decidedAt: number[] = [];
   let live = c.gates;
   const gates = runs.map(async (r, i) => {
@@ -187,8 +181,8 @@ export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutc
           BUILDKITE_API_TOKEN: tokenOf(i),
           BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify(config),
         },
-        stdout: (t) => void (logs[i] += t),
-        stderr: (t) => void (logs[i] += t),
+        stdout: () => {},
+        stderr: () => {},
         clock,
         random: own,
       });
@@ -213,9 +207,6 @@ export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutc
       requests: server.requests.length,
       wrong: codes.filter((code, i) => (code === 0 || code === 1) && code !== (i % 2 ? 1 : 0)).length,
       undecided: codes.filter((code) => code !== 0 && code !== 1).length,
-      trace: traceBySecond(server.requests, 0),
-      logs,
-      detail: server.requests.map((q) => ({ at: q.at, build: /runs\/run-(\d+)|-0{4,}(\d+)/.exec(q.url)?.slice(1).find(Boolean) ?? '?', kind: requestKind(q) })),
     };
   } finally {
     await server.close();
