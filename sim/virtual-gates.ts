@@ -76,8 +76,8 @@ export interface SharedBudgetCase {
   readonly windowMs?: number;
   /** When every run finishes (default 6 s); odd-numbered runs fail with 3 failed executions. */
   readonly finishAtMs?: number;
-  /** False: every run passes. */
-  readonly someFail?: boolean;
+  /** Every run passes instead. */
+  readonly allPass?: boolean;
   /** Step 5b's Build tests reads (the default options); false sets flaky-tests and muted-tests to fail. */
   readonly excuses?: boolean;
   readonly seed?: number;
@@ -116,21 +116,28 @@ export function traceBySecond(requests: readonly { url: string; status: number; 
 
 /**
  * A run for each gate, all finishing at `finishAtMs`: the odd-numbered ones failed, with 3 failed executions,
- * unless `someFail` is false.
+ * unless `allPass`.
  */
-export function budgetRuns(gates: number, finishAtMs = 6_000, someFail = true): FakeRun[] {
+export function budgetRuns(gates: number, finishAtMs = 6_000, allPass = false): FakeRun[] {
   return Array.from({ length: gates }, (_, i) => ({
     id: `run-${i}`,
     buildId: `0190a3b2-6c1f-7c3e-9a4b-${String(i).padStart(12, '0')}`,
     timeline: [['running', 'pending']],
-    schedule: [[0, 'running', 'pending'], [finishAtMs, 'finished', someFail && i % 2 ? 'failed' : 'passed']],
-    failures: someFail && i % 2 ? 3 : 0,
+    schedule: [[0, 'running', 'pending'], [finishAtMs, 'finished', !allPass && i % 2 ? 'failed' : 'passed']],
+    failures: !allPass && i % 2 ? 3 : 0,
   }));
 }
 
-/** The exit code a gate owes its run: 1 for a failed one, else 0. */
-export function owedExit(run: FakeRun): number {
-  return run.failures ? 1 : 0;
+/**
+ * The gates' exit codes against their runs: `wrong` ones decided against their run's verdict (0 for a passed
+ * run, 1 for a failed one), `undecided` ones exited with anything else (2, 3: a 429 they gave up on, say).
+ */
+export function tallyVerdicts(codes: readonly (number | null)[], runs: readonly FakeRun[]): { wrong: number; undecided: number } {
+  const decided = (code: number | null) => code === 0 || code === 1;
+  return {
+    wrong: codes.filter((code, i) => decided(code) && code !== (runs[i]!.failures ? 1 : 0)).length,
+    undecided: codes.filter((code) => !decided(code)).length,
+  };
 }
 
 /**
@@ -147,7 +154,7 @@ const TOKEN_BASE = 'bkua_0123456789abcdef0123456789abcdef01234567';
 export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutcome> {
   const random = seeded(c.seed ?? 1);
   const clock = new VirtualClock();
-  const runs = budgetRuns(c.gates, c.finishAtMs, c.someFail);
+  const runs = budgetRuns(c.gates, c.finishAtMs, c.allPass);
   const tokenOf = (i: number) => budgetToken(TOKEN_BASE, i, c.gates, c.tokens);
   const server = await startFakeTestEngine({
     org: 'acme',
@@ -215,8 +222,7 @@ export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutc
       slowestMs: Math.max(...decidedAt),
       rateLimited: server.rateLimited(),
       requests: server.requests.length,
-      wrong: codes.filter((code, i) => (code === 0 || code === 1) && code !== owedExit(runs[i]!)).length,
-      undecided: codes.filter((code) => code !== 0 && code !== 1).length,
+      ...tallyVerdicts(codes, runs),
     };
   } finally {
     await server.close();
