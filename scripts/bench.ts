@@ -187,11 +187,21 @@ if (wanted(4)) {
   row('   decision latency after finished (simulated)', ms(median(latency) * SPEED), '≤ 5 s poll + 1 round trip', median(latency) <= pollMs + 20 + 150);
 }
 
+interface Targets {
+  slowestMs: number;
+  max429: number;
+}
+
+/** A figure's target column and whether it is met; a case the issue sets no target for prints "none set". */
+function within(target: number | undefined, value: number, say: (t: number) => string): [string, boolean | undefined] {
+  return target === undefined ? ['none set', undefined] : [say(target), value <= target];
+}
+
 /**
  * Many gates sharing a rate-limit budget, as an organization's pipelines do with one bot token: every run
  * finishes at 6 s, half of them failed; the server enforces the per-token and per-organization windows
  * (scaled from a minute to 10 s) and reports both header pairs. Poll every 1 s, settle 0. With BENCH_TRACE=dir
- * each gate's log is kept there (`5-gate-0.log`, `6b-gate-0.log`, …) and the requests are printed second by
+ * each gate's log is kept there (`5-gate-0.log`, `6s-gate-0.log`, …) and the requests are printed second by
  * second (f find, p poll, F failed executions, M muted tests, B failing tests, x 429).
  */
 async function sharedBudget(
@@ -199,7 +209,7 @@ async function sharedBudget(
   gates: number,
   tokens: number,
   limits: { orgLimit: number; userLimit: number },
-  targets: { slowestMs: number; max429: number },
+  targets: Targets | undefined,
   excuses = true,
 ) {
   const runs = budgetRuns(gates);
@@ -219,10 +229,10 @@ async function sharedBudget(
   const limit = Math.min(limits.orgLimit, limits.userLimit * tokens);
   const least = needed - Math.min(Math.max(0, gates - limit), gates / 2);
   const floorS = (Math.ceil(least / limit) - 1) * 10;
-  row(`${label}: slowest decision (runs finish at 6 s)`, ms(slowest), `≤ ${targets.slowestMs / 1000} s`, slowest <= targets.slowestMs);
+  row(`${label}: slowest decision (runs finish at 6 s)`, ms(slowest), ...within(targets?.slowestMs, slowest, (t) => `≤ ${t / 1000} s`));
   const requests = needed === least ? `${needed} requests` : `${least}–${needed} requests`;
   row(`   the budget's floor: ${requests} at ${limit} a 10 s window, none lost`, `> ${floorS} s`, '', undefined);
-  row('   responses of 429', String(server.rateLimited()), `≤ ${targets.max429}`, server.rateLimited() <= targets.max429);
+  row('   responses of 429', String(server.rateLimited()), ...within(targets?.max429, server.rateLimited(), (t) => `≤ ${t}`));
   row('   wrong verdicts / gates that did not decide', `${wrong} / ${failedOn429}`, '0 / 0', wrong === 0 && failedOn429 === 0);
   row('   requests in all', String(server.requests.length), '', undefined);
   if (process.env.BENCH_TRACE) {
@@ -234,12 +244,16 @@ async function sharedBudget(
 // 5. Twenty gates on one token: 50 requests a 10-second window.
 if (wanted(5)) await sharedBudget('5. 20 gates, one token, 50 req / 10 s', 20, 1, { orgLimit: 1_000, userLimit: 50 }, { slowestMs: 15_000, max429: 20 });
 
-// 6. Forty gates on four tokens under an organization limit: 200/min and 50/min scaled to 10 s. Then the same
-// without step 5b's two Build tests reads per failed run: the 100 requests the target was set for.
+// 6. Forty gates on four tokens under an organization limit: 200/min and 50/min scaled to 10 s. The issue
+// puts what the budget alone allows at "about 27 s": the 94–100 requests of a build whose failed runs take one
+// failure read each (flaky-tests and muted-tests: fail), whose last falls in the third window. With step 5b
+// (the defaults) each failed run also reads Build tests twice: 134–140 requests, whose last falls in the
+// fourth window at the earliest, past 30 s. The issue sets no target for that build; 6s prints it next to
+// its floor.
 if (wanted(6)) {
   const limits = { orgLimit: 34, userLimit: 9 };
-  await sharedBudget('6. 40 gates, 4 tokens, 34 org / 9 token req / 10 s', 40, 4, limits, { slowestMs: 40_000, max429: 40 });
-  await sharedBudget('6b. the same, flaky-tests and muted-tests: fail (no step 5b)', 40, 4, limits, { slowestMs: 40_000, max429: 40 }, false);
+  await sharedBudget('6. 40 gates, 4 tokens, 34 org / 9 token req / 10 s, no step 5b', 40, 4, limits, { slowestMs: 40_000, max429: 40 }, false);
+  await sharedBudget('6s. the same with step 5b (flaky-tests, muted-tests: pass)', 40, 4, limits, undefined);
 }
 
 /**
@@ -247,15 +261,15 @@ if (wanted(6)) {
  * moves only when every gate sleeps, requests 5–45 ms on the way. No machine noise: medians and ranges over
  * seeds 1…n, so that two pacing codes compare on the same builds. The subprocess rows above are what ships.
  */
-async function virtualBudget(label: string, c: SharedBudgetCase, targets: { slowestMs: number; max429: number }, seeds = 10) {
+async function virtualBudget(label: string, c: SharedBudgetCase, targets: Targets | undefined, seeds = 10) {
   const outcomes = [];
   for (let seed = 1; seed <= seeds; seed++) outcomes.push(await shareBudget({ ...c, seed }));
   const slowest = outcomes.map((o) => o.slowestMs);
   const refused = outcomes.map((o) => o.rateLimited);
   const range = (xs: number[], f: (x: number) => string) => `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
   const s = (x: number) => `${(x / 1000).toFixed(1)} s`;
-  row(`${label}, virtual time, ${seeds} seeds: slowest decision, median (range)`, range(slowest, s), `≤ ${targets.slowestMs / 1000} s`, median(slowest) <= targets.slowestMs);
-  row('   responses of 429, median (range)', range(refused, String), `≤ ${targets.max429}`, median(refused) <= targets.max429);
+  row(`${label}, virtual time, ${seeds} seeds: slowest decision, median (range)`, range(slowest, s), ...within(targets?.slowestMs, median(slowest), (t) => `≤ ${t / 1000} s`));
+  row('   responses of 429, median (range)', range(refused, String), ...within(targets?.max429, median(refused), (t) => `≤ ${t}`));
   const wrong = outcomes.reduce((n, o) => n + o.wrong, 0);
   const undecided = outcomes.reduce((n, o) => n + o.undecided, 0);
   row('   wrong verdicts / gates that did not decide, over all seeds', `${wrong} / ${undecided}`, '0 / 0', wrong === 0 && undecided === 0);
@@ -263,9 +277,9 @@ async function virtualBudget(label: string, c: SharedBudgetCase, targets: { slow
 if (wanted(5)) await virtualBudget('5v. 20 gates, one token', { gates: 20, tokens: 1, orgLimit: 1_000, userLimit: 50 }, { slowestMs: 15_000, max429: 20 });
 if (wanted(6)) {
   const c = { gates: 40, tokens: 4, orgLimit: 34, userLimit: 9 };
-  await virtualBudget('6v. 40 gates, 4 tokens', c, { slowestMs: 40_000, max429: 40 });
-  await virtualBudget('6bv. the same, no step 5b', { ...c, excuses: false }, { slowestMs: 40_000, max429: 40 });
-  // The issue names no verdicts for case 6: with every run passed it needs 74–80 requests, three windows.
+  await virtualBudget('6v. 40 gates, 4 tokens, no step 5b', { ...c, excuses: false }, { slowestMs: 40_000, max429: 40 });
+  await virtualBudget('6sv. the same with step 5b', c, undefined);
+  // Every run passed: 74–80 requests, three windows; the case 6 targets apply as they stand.
   await virtualBudget('6pv. the same, every run passed', { ...c, allPass: true }, { slowestMs: 40_000, max429: 40 });
 }
 

@@ -92,6 +92,8 @@ export interface SharedBudgetOutcome {
   readonly slowestMs: number;
   readonly rateLimited: number;
   readonly requests: number;
+  /** The requests by kind, as `traceBySecond` names them (f find, p poll, F, M, B, x 429). */
+  readonly byKind: Readonly<Record<string, number>>;
   /** Gates whose exit code is not their run's verdict, and gates that decided nothing (exit 2 or 3). */
   readonly wrong: number;
   readonly undecided: number;
@@ -102,6 +104,12 @@ function requestKind(q: { url: string; status: number }): string {
   if (q.status === 429) return 'x';
   if (q.url.includes('/builds/')) return q.url.includes('state=muted') ? 'M' : 'B';
   return q.url.includes('failed_executions') ? 'F' : q.url.includes('build_id=') ? 'f' : 'p';
+}
+
+function countBy(kinds: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const k of kinds) counts[k] = (counts[k] ?? 0) + 1;
+  return counts;
 }
 
 /** The requests second by second from `t0`, a line a second: `  3 s ffpx`. */
@@ -222,6 +230,7 @@ export async function shareBudget(c: SharedBudgetCase): Promise<SharedBudgetOutc
       slowestMs: Math.max(...decidedAt),
       rateLimited: server.rateLimited(),
       requests: server.requests.length,
+      byKind: countBy(server.requests.map(requestKind)),
       ...tallyVerdicts(codes, runs),
     };
   } finally {

@@ -26,5 +26,16 @@ describe('gates sharing a budget, in virtual time', () => {
     // At least 6 are refused at the start (40 finds at once, 34 a window); a flood would be well over 40.
     expect(r.rateLimited).toBeLessThanOrEqual(40);
     expect(r.requests - r.rateLimited).toBeLessThanOrEqual(110);
+    expect([r.byKind.F, r.byKind.M, r.byKind.B]).toEqual([20, undefined, undefined]);
+  });
+
+  it('with step 5b (the defaults) every failed gate still reads Build tests twice and decides right', async () => {
+    // After the first window, 100 requests: the finds it did not serve, the polls, and 20 failed runs × (failed
+    // executions, muted tests, failing tests). Three windows hold 102, so the last falls past 30 s. The issue
+    // sets no time target for this build.
+    const r = await shareBudget({ gates: 40, tokens: 4, orgLimit: 34, userLimit: 9, seed: 1 });
+    expect([r.wrong, r.undecided]).toEqual([0, 0]);
+    expect([r.byKind.F, r.byKind.M, r.byKind.B]).toEqual([20, 20, 20]);
+    expect(r.slowestMs).toBeGreaterThan(30_000);
   });
 });
