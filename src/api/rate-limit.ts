@@ -35,6 +35,11 @@ const CONSUMER_SMOOTHING = 0.5;
 const OVERSUBSCRIBED_GROWTH = 1.5;
 /** Gates that all resume at one reset are jittered by up to this much, so that they do not arrive as one burst. */
 const RESET_JITTER_MS = 1_000;
+/**
+ * Turns taken in the next window fall within this fraction of it; its rest is for the reads that a turn brings
+ * (a failed run's failed executions and Build tests) and for the 1 s resolution of the reset.
+ */
+const NEXT_WINDOW_TURNS = 0.8;
 /** Before this fraction of a window has passed, its spending says too little about its pace (bursts at the reset). */
 const EARLY_IN_WINDOW = 0.2;
 
@@ -157,10 +162,12 @@ export class RateLimitBudget {
     if (!shape || shape.limit <= 0 || shape.lengthMs <= 0) return 0;
     const consumers = this.consumers(scope);
     // The fuller the next window will be, the more its turns spread over it: spent evenly, its spending shows
-    // every gate its pace, and an estimate too high comes back down. A gate alone goes at the reset, jittered;
-    // more gates than requests take a turn every consumers ÷ limit windows, their fair rate.
+    // every gate its pace, and an estimate too high comes back down. A gate alone goes at the reset, jittered.
+    // Never past the window's first part: more gates than requests still take their turns in it (those refused
+    // go earlier in the one after), and the estimate, made while the window before was crowded, is often too
+    // high by the time the turn comes: a turn put off further leaves the window that gates have finished unspent.
     const load = consumers / shape.limit;
-    const spread = shape.lengthMs * (load <= 1 ? (load * (consumers - 1)) / shape.limit : load);
+    const spread = shape.lengthMs * Math.min(NEXT_WINDOW_TURNS, load <= 1 ? (load * (consumers - 1)) / shape.limit : load);
     const spreadMs = Math.max(Math.min(RESET_JITTER_MS, shape.lengthMs / 10), spread);
     // A request refused again and again goes earlier each time: the gates that waited longest are served first.
     return Math.round((this.#random() * spreadMs) / (1 + refused));

@@ -64,16 +64,16 @@ describe('RateLimitBudget', () => {
     expect(budget.nextWindowOffsetMs('user')).toBe(Math.round((10_000 * 6.75 * 5.75) / 81));
   });
 
-  it('spreads more gates than the window has requests over several windows, and does not compound 429s', () => {
+  it('takes its turn within the next window even when more gates share it than it has requests, and does not compound 429s', () => {
     const budget = new RateLimitBudget(() => 1);
     budget.update(headers(1_000, 60, 0, 10), 0); // our first request in this window was refused
     budget.learnLimit('user', 9);
     budget.learnLimit('user', 9);
     expect(budget.consumers('user')).toBe(13.5);
-    // 13.5 gates on 9 requests a 10-second window: each takes a turn every 1.5 windows.
-    expect(budget.nextWindowOffsetMs('user')).toBe(15_000);
+    // 13.5 gates on 9 requests a 10-second window: a turn within the window's first 80%, not 1.5 windows out.
+    expect(budget.nextWindowOffsetMs('user')).toBe(8_000);
     // A request refused again goes earlier: the gates that waited longest are served first.
-    expect(budget.nextWindowOffsetMs('user', 2)).toBe(5_000);
+    expect(budget.nextWindowOffsetMs('user', 3)).toBe(2_000);
   });
 
   it('takes only its share when other gates drain the same window', () => {
