@@ -149,8 +149,9 @@ export class Transport {
         const known = scope === 'user' || scope === 'organization' ? scope : undefined;
         if (known && typeof body?.limit === 'number') this.budget.learnLimit(known, body.limit);
         const named = rateLimitWaitMs(answer.headers, body, clock.now());
-        // Resume at the reset the response names — no further backoff — at this gate's slot in the new window.
-        waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS) + (known ? this.budget.nextWindowOffsetMs(known, refused++) : 0);
+        // Resume at the reset the response names — no further backoff — in the first half of the new window's
+        // turns, ahead of the gates taking their ordinary turn, and earlier each time the request is refused again.
+        waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS) + (known ? this.budget.nextWindowOffsetMs(known, ++refused) : 0);
         line = `${what} rate limited (429, ${scope} scope)`;
         failure = new TransientApiError(`${what} was rate limited (429) and the limit resets only after the timeout`);
       } else if (answer.status >= 500) {

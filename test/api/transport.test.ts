@@ -15,7 +15,7 @@ afterEach(async () => {
   api = undefined;
 });
 
-async function client(options: Partial<FakeApiOptions> & { faults?: Fault[] } = {}, requestTimeoutMs = 5_000) {
+async function client(options: Partial<FakeApiOptions> & { faults?: Fault[] } = {}, requestTimeoutMs = 5_000, random = () => 0) {
   api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [{ ...RUN, failures: 250 }] }], ...options });
   const lines: string[] = [];
   const clock = new FakeClock();
@@ -26,7 +26,7 @@ async function client(options: Partial<FakeApiOptions> & { faults?: Fault[] } = 
     log: (l) => lines.push(l),
     clock,
     secrets: new Secrets().add(TOKEN),
-    random: () => 0,
+    random,
   });
   const credential = {
     authorization: async () => `Bearer ${TOKEN}`,
@@ -226,6 +226,18 @@ describe('findRuns by commit (GitHub, no build id)', () => {
 });
 
 describe('rate-limit budget', () => {
+  it('brings a refused request back early in the new window, and earlier each time it is refused again', async () => {
+    // 10 a 10-second window, refused at our first request: about 15 gates share it, so their turns in the next
+    // window spread over its first 8 s. With the random draw at its highest, a refused request goes at 4 s
+    // (half the spread), then at 2.7 s (a third): ahead of the gates taking their ordinary turn.
+    const headers = { 'ratelimit-user-remaining': '0', 'ratelimit-user-reset': '10', 'ratelimit-user-limit': '10' };
+    const body = JSON.stringify({ message: 'slow down', scope: 'user', limit: 10, current: 11, reset: 10 });
+    const { c, clock, lines } = await client({ faults: [{ match: /runs\/r1$/, times: 2, fault: { kind: 'status', status: 429, headers, body } }] }, 5_000, () => 1);
+    expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
+    expect(clock.sleeps).toEqual([14_000, 12_667]);
+    expect(lines).toEqual([expect.stringMatching(/rate limited \(429, user scope\); retrying in 14s$/), expect.stringMatching(/retrying in 13s$/)]);
+  });
+
   it('holds a request back while the window is spent instead of running into 429', async () => {
     const { c, lines, clock, api, transport } = await client({ rateLimit: { orgLimit: 200, userLimit: 2, windowMs: 60_000 } });
     await c.getRun('web', 'r1', FAR);

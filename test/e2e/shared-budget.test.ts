@@ -22,10 +22,11 @@ describe('gates sharing a budget, in virtual time', () => {
     const r = await shareBudget({ gates: 40, tokens: 4, orgLimit: 34, userLimit: 9, excuses: false, seed: 1 });
     expect([r.wrong, r.undecided]).toEqual([0, 0]);
     expect(r.slowestMs).toBeGreaterThan(20_000);
-    // Within the 40 s with room: the gates that wait for a window take their turns in it, and those
-    // that would put it off a window further (their estimate of the load is from the crowded window before)
-    // leave the third window unspent (33.7 s for this seed when they did).
-    expect(r.slowestMs).toBeLessThanOrEqual(32_000);
+    // Within the 40 s with room: the gates that wait for a window take their turns in it, and a
+    // refused request goes ahead of the ordinary turns. For this seed: 24.9 s; 28.1 s when a first refusal
+    // took an ordinary turn; 33.7 s when turns were put off a window further (the estimate of the load, made
+    // while the window before was crowded, asked for it) and the third window went unspent.
+    expect(r.slowestMs).toBeLessThanOrEqual(27_000);
     // At least 6 are refused at the start (40 finds at once, 34 a window); a flood would be well over 40.
     expect(r.rateLimited).toBeLessThanOrEqual(40);
     expect(r.requests - r.rateLimited).toBeLessThanOrEqual(110);
