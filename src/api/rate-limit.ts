@@ -156,6 +156,7 @@ export class RateLimitBudget {
   /**
    * Where in the next window this gate takes its turn: gates that all wait for one reset spread over the time
    * the window needs to serve each of them once, instead of all sending at the reset and running into 429s.
+   * `refused`: how many times the request taking the turn has been answered 429 (0 for an ordinary turn).
    */
   nextWindowOffsetMs(scope: Scope, refused = 0): number {
     const shape = this.#shapes.get(scope);
