@@ -1,27 +1,39 @@
 /**
  * `npm run demo`: a whole build, offline. vitest runs the fixture project (test/fixtures/collector) as two test
  * jobs, with Buildkite's real collector uploading their results to the simulated Test Engine; the job holding a
- * flaky test runs again, as a retried job would. Then the gate runs as the plugin does — the real
- * `hooks/command` and bundle — with no API token at all: a stand-in `buildkite-agent` mints the suite's OIDC
- * token, and keeps the annotation it is given. Prints the job log as it happens, then the annotation.
+ * flaky test runs again, as a retried job would (the Builds API shows its first job `retried: true`). Then the
+ * gate runs as the plugin does — the real `hooks/command` and bundle: a stand-in `buildkite-agent` mints the
+ * suite's OIDC token for the suite's endpoints (`oidc: true`), an API token with read_builds reads the build and
+ * its tests, and the agent keeps the annotation it is given. Prints the job log as it happens, then the annotation.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readAgentCalls, writeStandInAgent } from '../sim/agent-stub.js';
-import { runCollectorJob } from '../sim/collector-jobs.js';
+import { FIXTURE_JOB_IDS, fixtureBuildJobs, runCollectorJob } from '../sim/collector-jobs.js';
 import { startFakeTestEngine } from '../sim/fake-test-engine.js';
 
 const org = 'acme';
 const suite = 'web';
 const buildId = '0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
 const uploadToken = 'demo-suite-upload-token-web';
+const apiToken = 'bkua_demo_token_with_read_builds_and_read_suites';
+const gateJobId = '0190a3b2-0000-4000-8000-00000000c0de';
 
 const sim = await startFakeTestEngine({
   org,
-  // The API token nobody has: the gate authenticates with the agent's OIDC token instead.
-  token: 'no-one-holds-this-api-token-000000',
+  // For the organization-level reads (the build, its tests); the suite's own endpoints take the agent's OIDC token.
+  token: apiToken,
+  builds: [
+    {
+      pipeline: suite,
+      number: 42,
+      id: buildId,
+      state: 'running',
+      jobs: [...fixtureBuildJobs(), { id: gateJobId, name: 'Test Engine gate', state: 'running' }],
+    },
+  ],
   suites: [{ slug: suite, runs: [], uploadToken, mutedNames: ['Orders API returns 404 for an unknown order'] }],
   processingMs: 1_500,
   rateLimit: { orgLimit: 200, userLimit: 50, windowMs: 60_000 },
@@ -33,8 +45,8 @@ console.log(`Simulated Test Engine at ${sim.url}: suite "${suite}" of org "${org
 console.log('In Test Engine, "Orders API returns 404 for an unknown order" is muted.\n');
 console.log('──────── test jobs (vitest + buildkite-test-collector) ────────');
 const jobs = [
-  { label: 'checkout.spec.ts', files: ['checkout.spec.ts'] },
-  { label: 'search.spec.ts', files: ['search.spec.ts'] },
+  { id: FIXTURE_JOB_IDS.checkout, label: 'checkout.spec.ts', files: ['checkout.spec.ts'] },
+  { id: FIXTURE_JOB_IDS.search, label: 'search.spec.ts', files: ['search.spec.ts'] },
 ];
 await Promise.all(
   jobs.map(async (job) => {
@@ -42,7 +54,7 @@ await Promise.all(
     console.log(`job ${job.label}: vitest exited ${code}; ${summaryOf(output)}`);
   }),
 );
-const retry = await runCollectorJob({ files: ['search.spec.ts'], retry: 1 }, target);
+const retry = await runCollectorJob({ id: FIXTURE_JOB_IDS.searchRetry, files: ['search.spec.ts'], retry: 1 }, target);
 console.log(`job search.spec.ts, retried: vitest exited ${retry.code}; ${summaryOf(retry.output)}`);
 
 const work = mkdtempSync(join(tmpdir(), 'test-engine-gate-demo-'));
@@ -64,7 +76,10 @@ const code = await new Promise<number>((done) => {
       BUILDKITE_ORGANIZATION_SLUG: org,
       BUILDKITE_PIPELINE_SLUG: suite,
       BUILDKITE_BUILD_ID: buildId,
-      BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify({ 'api-url': sim.url, 'poll-interval': 0.5, settle: 1, timeout: 60 }),
+      BUILDKITE_BUILD_NUMBER: '42',
+      BUILDKITE_JOB_ID: gateJobId,
+      BUILDKITE_API_TOKEN: apiToken,
+      BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify({ 'api-url': sim.url, oidc: true, 'poll-interval': 0.5, settle: 1, timeout: 60 }),
     },
   });
   child.on('close', (status) => done(status ?? 2));
@@ -82,7 +97,8 @@ if (annotation) {
 rmSync(work, { recursive: true, force: true });
 console.log(`──────── exit status ${code} ────────`);
 if (code === 1) {
-  console.log('Exit 1: tests failed, so the pipeline stops this change. The flaky and the muted test alone would not have. (0 passed · 2 error · 3 inconclusive)');
+  console.log('Exit 1: tests failed, so the pipeline stops this change. The flaky test (its job was retried and passed) and the muted test alone would not have.');
+  console.log('Other exit codes: 0 passed, 2 a setup error, 3 inconclusive.');
 } else {
   console.log(`Expected exit 1 for this build, got ${code}.`);
   process.exitCode = 1;

@@ -71,7 +71,7 @@ const ACTION_OUTPUTS: Record<string, string> = {
 
 /** Inputs that differ on GitHub: no Buildkite variables to default from. */
 const ACTION_INPUT_NOTES: Record<string, { required?: boolean; description?: string }> = {
-  'suite-slug': { required: true, description: 'Test Engine suite slug(s) to gate on: one, or several separated by commas or new lines.' },
+  'suite-slug': { description: 'Test Engine suite slug(s) to gate on: one, or several separated by commas or new lines. Required unless `pipeline` and `build-number` name a Buildkite build, whose suites are then all gated.' },
   org: { required: true },
   'build-id': { description: 'UUID of the Buildkite build whose Test Engine run is wanted; when empty, the run is found by `commit`.' },
   'api-token-env-name': { description: 'Name of the environment variable that holds the API access token, when `api-token` is not given.' },
@@ -122,7 +122,7 @@ export function readmeActionTables(): string {
 
 export function readmeOptionsTable(): string {
   const rows = optionsFor('buildkite').map((o) => {
-    const dflt = o.defaultEnv ? `\`$${o.defaultEnv}\`` : o.default !== undefined ? `\`${String(o.default)}\`` : '—';
+    const dflt = o.defaultText ?? (o.defaultEnv ? `\`$${o.defaultEnv}\`` : undefined) ?? (o.default !== undefined ? `\`${String(o.default)}\`` : '—');
     const type = { string: 'string', slug: 'slug', 'slug-list': 'slug or list', uuid: 'UUID', sha: 'commit SHA', url: 'URL', seconds: 'seconds', integer: 'integer', boolean: 'boolean', choice: (o.choices ?? []).join(' / ') }[o.type];
     return `| \`${o.name}\` | ${type} | ${dflt} | ${o.description.replace(/\|/g, '\\|')} |`;
   });

@@ -20,7 +20,42 @@ export interface FakeFailure {
   failure_reason?: string | null;
   failure_expanded?: { expanded?: string[]; backtrace?: string[] }[] | null;
   duration?: number | null;
+  /** The job that ran it (`build.job_id`), for the Build tests API's job filter; not served. */
+  job_id?: string;
   [extra: string]: unknown;
+}
+
+/** One execution as the Build tests API counts it: its test, its result and the job that uploaded it. */
+export interface TestExecution {
+  readonly testId: string;
+  readonly name: string;
+  readonly location: string | null | undefined;
+  readonly result: 'passed' | 'failed';
+  readonly jobId: string | undefined;
+}
+
+/** A job of the Builds API, as served. */
+export interface FakeJob {
+  readonly id: string;
+  readonly type?: 'script' | 'waiter' | 'manual' | 'trigger';
+  readonly name?: string;
+  readonly step_key?: string;
+  state: string;
+  exit_status?: number | null;
+  soft_failed?: boolean;
+  retried?: boolean;
+  retried_in_job_id?: string | null;
+}
+
+/** A build of the Builds API: `GET /v2/organizations/{org}/pipelines/{pipeline}/builds/{number}`. */
+export interface FakeBuild {
+  readonly pipeline: string;
+  readonly number: number;
+  /** The build's UUID: runs whose `buildId` is this are its Test Engine runs. */
+  readonly id: string;
+  state?: string;
+  /** Mutable: a test may move a job on between reads. */
+  readonly jobs: FakeJob[];
 }
 
 export interface FakeRun {
@@ -37,8 +72,11 @@ export interface FakeRun {
   readonly commitSha?: string;
   /** Test ids of failing tests that also passed in this build (a retry): `passed: 1` in Build tests; 'all' for every one. */
   readonly passedOnRetry?: readonly string[] | 'all';
-  /** Passed executions per test id, where they are known (runs made of uploads). */
-  readonly passedExecutions?: Readonly<Record<string, number>>;
+  /** The job of every failed execution that names none (`job_id`), and of the passes of `passedOnRetry`. */
+  readonly jobOfFailures?: string;
+  readonly jobOfPasses?: string;
+  /** Every execution with its job, where they are known (runs made of uploads): replaces the above. */
+  readonly executions?: readonly TestExecution[];
 }
 
 export interface FakeSuite {
@@ -80,6 +118,10 @@ export interface FakeApiOptions {
   /** More API tokens accepted alongside `token` (several gates on several tokens of one organization). */
   readonly moreTokens?: readonly string[];
   readonly suites: readonly FakeSuite[];
+  /** Builds of the Builds API; a build not listed answers 404. */
+  readonly builds?: readonly FakeBuild[];
+  /** False: the API tokens lack `read_builds`, and the Builds API answers 403. */
+  readonly readBuilds?: boolean;
   readonly rateLimit?: RateLimitSettings;
   readonly faults?: Fault[];
   /** Every request with the right token answers 403, as for a token without read_suites. */
@@ -116,6 +158,26 @@ interface BuildTestJson {
   location: string | null;
   labels: string[];
   executions_count_by_result: { passed: number; failed: number };
+}
+
+/** A Build tests query's filters, from `tags` (`result:~failed`, `result:^failed`, `build.job_id:J`) and `state`. */
+interface BuildTestsFilter {
+  readonly result?: 'any-failed' | 'all-failed';
+  readonly jobId?: string;
+  readonly state?: 'muted' | 'enabled';
+}
+
+function buildTestsFilter(params: URLSearchParams): BuildTestsFilter {
+  const filter: { result?: 'any-failed' | 'all-failed'; jobId?: string; state?: 'muted' | 'enabled' } = {};
+  for (const condition of (params.get('tags') ?? '').split(',').filter(Boolean)) {
+    const [key, value = ''] = [condition.slice(0, condition.indexOf(':')), condition.slice(condition.indexOf(':') + 1)];
+    if (key === 'result' && value === '~failed') filter.result = 'any-failed';
+    else if (key === 'result' && value === '^failed') filter.result = 'all-failed';
+    else if (key === 'build.job_id') filter.jobId = value;
+  }
+  const state = params.get('state');
+  if (state === 'muted' || state === 'enabled') filter.state = state;
+  return filter;
 }
 
 export interface RecordedRequest {
@@ -166,6 +228,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
   let rateLimited = 0;
   const faults = options.faults ?? [];
   const jwtUses = new Map<string, number>();
+  const buildReads = new Map<string, number>();
   const uploaded = new Map<string, UploadedRun[]>();
   const runsOf = (suite: FakeSuite): readonly FakeRun[] => [...suite.runs, ...(uploaded.get(suite.slug) ?? [])];
   /** Upload bodies are capped: a collector sends at most 5 000 results a request. */
@@ -232,12 +295,21 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     if (refused) return send(refused[0], { message: refused[1] });
     if (options.forbidden) return send(403, { message: 'Your access token does not have the read_suites scope.' });
 
+    const buildPath = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)$/.exec(url.pathname);
+    if (buildPath) {
+      // The Builds API takes an API access token with read_builds; a suite's OIDC token is no key to it.
+      if (!isApiToken(req.headers.authorization)) return send(401, { message: 'Authentication required. Please supply a valid API Access Token.' });
+      if (options.readBuilds === false) return send(403, { message: 'missing required scope: read_builds' });
+      const build = options.builds?.find((b) => decodeURIComponent(buildPath[1]!) === options.org && b.pipeline === decodeURIComponent(buildPath[2]!) && b.number === Number(buildPath[3]));
+      if (!build) return send(404, { message: 'Not Found' });
+      return send(200, buildJson(build, url.searchParams.get('include_test_engine') === 'true'));
+    }
     const buildTests = /^\/v2\/analytics\/organizations\/([^/]+)\/builds\/([^/]+)\/tests$/.exec(url.pathname);
     if (buildTests) {
       if (decodeURIComponent(buildTests[1]!) !== options.org) return send(404, { message: 'Not Found' });
       const apiBase = `http://${req.headers.host}/v2/analytics/organizations/${options.org}`;
-      const tests = buildTestsOf(decodeURIComponent(buildTests[2]!), url.searchParams.get('state') === 'muted', apiBase);
-      return paginate(url, `${apiBase}/builds/${buildTests[2]}/tests`, tests.items, tests.count, (_, i) => tests.at(i as number), send);
+      const tests = buildTestsOf(decodeURIComponent(buildTests[2]!), buildTestsFilter(url.searchParams), apiBase);
+      return paginate(url, `${apiBase}/builds/${buildTests[2]}/tests`, tests.count, tests.count, (_, i) => tests.at(i as number), send);
     }
     const match = /^\/v2\/analytics\/organizations\/([^/]+)\/suites\/([^/]+)\/runs(?:\/([^/]+))?(\/failed_executions)?$/.exec(url.pathname);
     const suite = match && decodeURIComponent(match[1]!) === options.org ? options.suites.find((s) => s.slug === decodeURIComponent(match[2]!)) : undefined;
@@ -290,6 +362,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     return paginate(url, `${base}/runs/${run.id}/failed_executions`, failures, count, (f, i) => {
       const failure = typeof f === 'number' ? generatedFailure(suite.slug, options.org, run.id, i) : { ...f };
       if (!expand) delete failure.failure_expanded;
+      delete failure.job_id;
       return failure;
     }, send);
   }
@@ -328,7 +401,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
       run = new UploadedRun(suite.slug, upload.runEnv.key!, options.org, upload.runEnv.commit_sha, options.processingMs ?? 0, options.staleAfterMs ?? 60_000, clock);
       runs.push(run);
     }
-    run.add(upload.results);
+    run.add(upload.results, upload.runEnv.job_id);
     answer(202, {
       id: crypto.randomUUID(),
       run_id: run.id,
@@ -341,7 +414,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
 
   /** Why a request's Authorization is refused ([status, message]), or undefined when it is accepted. */
   function authorize(authorization: string | undefined, pathname: string, origin: string): [number, string] | undefined {
-    if (authorization === `Bearer ${options.token}` || options.moreTokens?.some((t) => authorization === `Bearer ${t}`)) return undefined;
+    if (isApiToken(authorization)) return undefined;
     const unauthenticated: [number, string] = [401, 'Authentication required. Please supply a valid API Access Token.'];
     const jwt = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(authorization ?? '');
     if (!jwt) return unauthenticated;
@@ -365,17 +438,53 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     return undefined;
   }
 
+  function isApiToken(authorization: string | undefined): boolean {
+    return authorization === `Bearer ${options.token}` || (options.moreTokens ?? []).some((t) => authorization === `Bearer ${t}`);
+  }
+
+  /** The build as the Builds API serves it; with `include_test_engine`, every run of its suites, one per suite. */
+  function buildJson(build: FakeBuild, withTestEngine: boolean): unknown {
+    const reads = (buildReads.get(build.id) ?? 0) + 1;
+    buildReads.set(build.id, reads);
+    const web = `https://buildkite.com/${options.org}/${build.pipeline}/builds/${build.number}`;
+    const runs = options.suites.flatMap((suite) => {
+      const run = runsOf(suite).find((r) => r.buildId === build.id && reads > (r.hiddenForListReads ?? 0));
+      return run ? [{ id: run.id, suite: { id: `suite-${suite.slug}`, slug: suite.slug } }] : [];
+    });
+    return {
+      id: build.id,
+      number: build.number,
+      state: build.state ?? 'running',
+      web_url: web,
+      jobs: build.jobs.map((job) => ({
+        id: job.id,
+        type: job.type ?? 'script',
+        name: job.name ?? job.id,
+        step_key: job.step_key ?? null,
+        state: job.state,
+        exit_status: job.exit_status ?? null,
+        soft_failed: job.soft_failed ?? false,
+        retried: job.retried ?? false,
+        retried_in_job_id: job.retried_in_job_id ?? null,
+        web_url: `${web}#${job.id}`,
+      })),
+      ...(withTestEngine ? { test_engine: { runs } } : {}),
+    };
+  }
+
   /**
-   * The Build tests of a build: every suite's tests with a failed execution in its runs of this build, with
-   * `executions_count_by_result` counted from the failed executions served and `passedOnRetry`. Generated
-   * failures (a count) are one test each, made only when their page is read.
+   * The Build tests of a build, as the real API filters them: `tags` conditions on the executions
+   * (`build.job_id:J` keeps one job's executions; `result:~failed` needs one failed, `result:^failed` needs every
+   * one failed) and the test state (`muted` or `enabled`). Counts are of the executions the tags keep.
+   * Generated failures (a count) are one test each, made only when their page is read.
    */
-  function buildTestsOf(buildId: string, mutedOnly: boolean, apiBase: string): { items: number; count: number; at: (i: number) => BuildTestJson } {
+  function buildTestsOf(buildId: string, filter: BuildTestsFilter, apiBase: string): { count: number; at: (i: number) => BuildTestJson } {
     const parts: { count: number; at: (i: number) => BuildTestJson }[] = [];
     for (const suite of options.suites) {
       const muted = new Set(suite.muted ?? []);
       const mutedNames = new Set(suite.mutedNames ?? []);
-      const test = (id: string, name: string, location: string | null | undefined, failed: number, passedOnRetry: boolean): BuildTestJson => ({
+      const isMuted = (id: string, name: string) => muted.has(id) || mutedNames.has(name) || [...mutedNames].some((n) => name.endsWith(` ${n}`));
+      const item = (id: string, name: string, location: string | null | undefined, passed: number, failed: number): BuildTestJson => ({
         id,
         url: `${apiBase}/suites/${suite.slug}/tests/${id}`,
         web_url: `https://buildkite.com/organizations/${options.org}/analytics/suites/${suite.slug}/tests/${id}`,
@@ -383,41 +492,55 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         name,
         location: location ?? null,
         labels: [],
-        executions_count_by_result: { passed: passedOnRetry ? 1 : 0, failed },
+        executions_count_by_result: { passed, failed },
       });
+      /** The item of a test with these executions, or undefined when the filter leaves it out. */
+      const matching = (id: string, name: string, location: string | null | undefined, executions: readonly { result: string; jobId: string | undefined }[]) => {
+        if (filter.state && (filter.state === 'muted') !== isMuted(id, name)) return undefined;
+        const kept = executions.filter((e) => filter.jobId === undefined || e.jobId === filter.jobId);
+        const failed = kept.filter((e) => e.result === 'failed').length;
+        const passed = kept.filter((e) => e.result === 'passed').length;
+        if (kept.length === 0) return undefined;
+        if (filter.result === 'any-failed' && failed === 0) return undefined;
+        if (filter.result === 'all-failed' && (failed === 0 || passed > 0)) return undefined;
+        return item(id, name, location, passed, failed);
+      };
       for (const run of runsOf(suite).filter((r) => r.buildId === buildId)) {
-        const passed = run.passedExecutions;
-        const retried = (id: string) => (passed?.[id] ?? 0) > 0 || run.passedOnRetry === 'all' || (run.passedOnRetry ?? []).includes(id);
         const failures = run.failures ?? 0;
+        const retried = (id: string) => run.passedOnRetry === 'all' || (run.passedOnRetry ?? []).includes(id);
         if (typeof failures === 'number') {
-          if (mutedOnly) continue; // generated tests are never muted
-          parts.push({
-            count: failures,
-            at: (i) => {
-              const f = generatedFailure(suite.slug, options.org, run.id, i);
-              return test(f.test_id!, f.test_name!, f.location, 1, retried(f.test_id!));
-            },
-          });
+          // Generated tests are never muted, and all alike: test 0 says whether the filter keeps them all.
+          const one = (i: number) => {
+            const f = generatedFailure(suite.slug, options.org, run.id, i);
+            const executions = [{ result: 'failed', jobId: run.jobOfFailures }, ...(retried(f.test_id!) ? [{ result: 'passed', jobId: run.jobOfPasses }] : [])];
+            return matching(f.test_id!, f.test_name!, f.location, executions);
+          };
+          if (Array.isArray(run.passedOnRetry)) {
+            const items = Array.from({ length: failures }, (_, i) => one(i)).filter((t) => t !== undefined);
+            parts.push({ count: items.length, at: (i) => items[i]! });
+          } else if (failures > 0 && one(0)) {
+            parts.push({ count: failures, at: (i) => one(i)! });
+          }
           continue;
         }
-        const byTest = new Map<string, { first: FakeFailure; failed: number }>();
-        for (const f of failures) {
-          if (!f.test_id) continue;
-          const entry = byTest.get(f.test_id) ?? { first: f, failed: 0 };
-          entry.failed++;
-          byTest.set(f.test_id, entry);
+        const byTest = new Map<string, { name: string; location: string | null | undefined; executions: { result: string; jobId: string | undefined }[] }>();
+        const add = (e: TestExecution) => {
+          const entry = byTest.get(e.testId) ?? { name: e.name, location: e.location, executions: [] };
+          entry.executions.push({ result: e.result, jobId: e.jobId });
+          byTest.set(e.testId, entry);
+        };
+        if (run.executions) {
+          for (const e of run.executions) add(e);
+        } else {
+          for (const f of failures) if (f.test_id) add({ testId: f.test_id, name: f.test_name ?? '', location: f.location, result: 'failed', jobId: f.job_id ?? run.jobOfFailures });
+          for (const id of byTest.keys()) if (retried(id)) byTest.get(id)!.executions.push({ result: 'passed', jobId: run.jobOfPasses });
         }
-        const isMuted = (id: string, name: string) => muted.has(id) || mutedNames.has(name) || [...mutedNames].some((n) => name.endsWith(` ${n}`));
-        const tests = [...byTest.entries()]
-          .filter(([id, { first }]) => !mutedOnly || isMuted(id, first.test_name ?? ''))
-          .map(([id, { first, failed }]) => ({ ...test(id, first.test_name ?? '', first.location, failed, retried(id)), ...(passed ? { executions_count_by_result: { passed: passed[id] ?? 0, failed } } : {}) }));
-        parts.push({ count: tests.length, at: (i) => tests[i]! });
+        const items = [...byTest.entries()].flatMap(([id, t]) => matching(id, t.name, t.location, t.executions) ?? []);
+        parts.push({ count: items.length, at: (i) => items[i]! });
       }
     }
-    const count = parts.reduce((n, p) => n + p.count, 0);
     return {
-      items: count,
-      count,
+      count: parts.reduce((n, p) => n + p.count, 0),
       at: (i) => {
         for (const part of parts) {
           if (i < part.count) return part.at(i);

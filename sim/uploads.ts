@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
-import type { FakeFailure, FakeRun, RunResult, RunState } from './fake-test-engine.js';
+import type { FakeFailure, FakeRun, RunResult, RunState, TestExecution } from './fake-test-engine.js';
 
 export type ResultKind = 'passed' | 'failed' | 'skipped' | 'pending';
 const RESULTS: readonly string[] = ['passed', 'failed', 'skipped', 'pending'];
@@ -187,6 +187,8 @@ export function testIdOf(suite: string, r: { scope: string; name: string; locati
 interface Execution extends UploadedResult {
   readonly executionId: string;
   readonly testId: string;
+  /** The job that uploaded it (`run_env.job_id`): Test Engine tags the execution with `build.job_id`. */
+  readonly jobId: string | undefined;
   /** When its upload is processed (ms on the server's clock). */
   readonly processedAt: number;
 }
@@ -215,11 +217,11 @@ export class UploadedRun implements FakeRun {
     this.#lastUpload = { at: now() };
   }
 
-  add(results: readonly UploadedResult[]): void {
+  add(results: readonly UploadedResult[], jobId?: string): void {
     const processedAt = this.now() + this.processingMs;
     this.#lastUpload.at = processedAt;
     for (const r of results) {
-      this.#executions.push({ ...r, executionId: stableId('execution', this.id, String(this.#executions.length)), testId: testIdOf(this.suite, r), processedAt });
+      this.#executions.push({ ...r, executionId: stableId('execution', this.id, String(this.#executions.length)), testId: testIdOf(this.suite, r), jobId, processedAt });
     }
   }
 
@@ -260,11 +262,11 @@ export class UploadedRun implements FakeRun {
       }));
   }
 
-  /** Passed executions per test id, for Build tests' `executions_count_by_result`. */
-  get passedExecutions(): Readonly<Record<string, number>> {
-    const counts: Record<string, number> = {};
-    for (const e of this.#processed()) if (e.result === 'passed') counts[e.testId] = (counts[e.testId] ?? 0) + 1;
-    return counts;
+  /** Every processed execution that passed or failed, with its test and job, for the Build tests API. */
+  get executions(): readonly TestExecution[] {
+    return this.#processed()
+      .filter((e) => e.result === 'passed' || e.result === 'failed')
+      .map((e) => ({ testId: e.testId, name: [e.scope, e.name].filter(Boolean).join(' '), location: e.location, result: e.result as 'passed' | 'failed', jobId: e.jobId }));
   }
 
   /** How many results (of each kind) have been uploaded, processed or not: for the sim's log. */

@@ -34,8 +34,23 @@ export interface ApiToken {
 /** Buildkite's OIDC tokens live at most two hours; the API wants one that outlasts the wait (SPEC.md step 1). */
 const OIDC_LIFETIME_S = { min: 300, max: 7200, beyondTimeout: 120 } as const;
 
+/** The build in the Builds API's terms (SPEC.md step 2): its pipeline and number, not its UUID. */
+export interface BuildRef {
+  readonly pipeline: string;
+  readonly number: number;
+}
+
 export interface Config {
+  /** Where the gate runs. */
+  readonly host: HostKind;
+  /** The suites to gate: those of suite-slug, or when it is unset the fallback (the pipeline slug), if any. */
   readonly suites: readonly string[];
+  /** True when suite-slug is unset: every suite of the build is gated when the build can be read, else `suites`. */
+  readonly suitesFromBuild: boolean;
+  /** The build for the Builds API, when its pipeline and number are known. */
+  readonly build: BuildRef | undefined;
+  /** The gate's own job ($BUILDKITE_JOB_ID): it never counts as a job that could still upload, nor as a failed one. */
+  readonly jobId: string | undefined;
   readonly org: string;
   readonly lookup: RunLookup;
   readonly apiUrl: string;
@@ -72,7 +87,7 @@ const numberFrom = (pattern: RegExp) => z.union([z.number(), z.pipe(z.string().c
 const seconds = (min: number) =>
   z.pipe(z.pipe(numberFrom(/^\d+(\.\d+)?$/), z.number().check(z.gte(min), z.lte(86_400))), z.transform((s: number) => Math.round(s * 1000)));
 
-const wholeNumber = (min: number) => z.pipe(numberFrom(/^\d+$/), z.int().check(z.gte(min), z.lte(1_000_000)));
+const wholeNumber = (min: number, max = 1_000_000) => z.pipe(numberFrom(/^\d+$/), z.int().check(z.gte(min), z.lte(max)));
 
 const slug = z.string().check(z.trim(), z.regex(SLUG));
 
@@ -124,7 +139,7 @@ function schemaFor(option: OptionSpec): z.ZodMiniType {
     case 'seconds':
       return seconds(option.min ?? 0);
     case 'integer':
-      return wholeNumber(option.min ?? 0);
+      return wholeNumber(option.min ?? 0, option.max);
     case 'boolean':
       return z.union([z.boolean(), z.pipe(z.enum(['true', 'false']), z.transform((v: 'true' | 'false') => v === 'true'))]);
     case 'choice':
@@ -204,7 +219,10 @@ export function parseConfig(input: ConfigInput): Config {
       problems.push(`Missing "${name}": ${hint}`);
     }
   };
-  missing('suite-slug', 'set suite-slug to the Test Engine suite slug (it defaults to $BUILDKITE_PIPELINE_SLUG).');
+  const buildNamed = parsed.pipeline !== undefined && parsed['build-number'] !== undefined;
+  if (!buildNamed && parsed.pipeline === undefined) {
+    missing('suite-slug', 'set suite-slug to the Test Engine suite slug (it defaults to every suite of the build, which needs pipeline and build-number, else to $BUILDKITE_PIPELINE_SLUG).');
+  }
   missing('org', 'set org to the Buildkite organization slug (it defaults to $BUILDKITE_ORGANIZATION_SLUG).');
   if (input.host !== 'github') {
     missing('build-id', 'set build-id to the build UUID (it defaults to $BUILDKITE_BUILD_ID).');
@@ -246,10 +264,15 @@ export function parseConfig(input: ConfigInput): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const suites = parsed['suite-slug'] as string[];
+  const listed = parsed['suite-slug'] as string[] | undefined;
+  const suites = listed ?? (typeof parsed.pipeline === 'string' ? [parsed.pipeline] : []);
   const buildId = parsed['build-id'] as string | undefined;
   return Object.freeze({
+    host: input.host,
     suites: Object.freeze([...suites]),
+    suitesFromBuild: listed === undefined,
+    build: buildNamed ? Object.freeze({ pipeline: parsed.pipeline as string, number: parsed['build-number'] as number }) : undefined,
+    jobId: input.host === 'buildkite' ? input.env.BUILDKITE_JOB_ID?.trim() || undefined : undefined,
     org: parsed.org as string,
     lookup: Object.freeze(buildId !== undefined ? { kind: 'build', buildId } : { kind: 'commit', commit: parsed.commit as string }),
     apiUrl: parsed['api-url'] as string,

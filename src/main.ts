@@ -100,7 +100,8 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
   const { log } = host;
   const { env, clock } = runtime;
   const subject = config.lookup.kind === 'build' ? `build ${config.lookup.buildId}` : `commit ${config.lookup.commit}`;
-  log.group(`:test_tube: Test Engine gate ${VERSION}: ${config.suites.join(', ')} in ${config.org}`);
+  const suites = config.suitesFromBuild && config.build ? `every suite of ${config.build.pipeline} #${config.build.number}` : config.suites.join(', ');
+  log.group(`:test_tube: Test Engine gate ${VERSION}: ${suites} in ${config.org}`);
   log.line(
     `Waiting for the Test Engine run of ${subject} (timeout ${formatSeconds(config.timeoutMs)}, poll every ${formatSeconds(config.pollIntervalMs)}, ` +
       `settle ${formatSeconds(config.settleMs)}, API ${config.apiUrl})`,
@@ -142,8 +143,8 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
   try {
     const outcomes = await runGate(
       { api, clock, budget: transport.budget, signal: controller.signal, log: (line) => log.line(line), secrets },
-      { ...config },
-      config.suites,
+      { ...config, hasApiToken: config.token !== undefined },
+      { suites: config.suites, fromBuild: config.suitesFromBuild },
       progress,
     );
     for (const outcome of outcomes) {

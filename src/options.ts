@@ -39,8 +39,11 @@ export interface OptionSpec {
   readonly default?: string | number | boolean;
   /** Buildkite variable that supplies the default (before `default`). */
   readonly defaultEnv?: string;
-  /** Smallest accepted value for numbers; longest accepted length for strings. */
+  /** The default in words, for docs, where it is a rule rather than a value or a variable. */
+  readonly defaultText?: string;
+  /** Smallest and largest accepted value for numbers (largest 1 000 000 unless set); longest accepted length for strings. */
   readonly min?: number;
+  readonly max?: number;
   readonly maxLength?: number;
   /** The accepted values of a `choice`. */
   readonly choices?: readonly string[];
@@ -52,8 +55,9 @@ export const OPTIONS = [
   {
     name: 'suite-slug',
     type: 'slug-list',
-    defaultEnv: 'BUILDKITE_PIPELINE_SLUG',
-    description: 'Test Engine suite slug(s) to gate on; a list gates on every one of them.',
+    defaultText: 'every suite of the build, else `$BUILDKITE_PIPELINE_SLUG`',
+    description:
+      'Test Engine suite slug(s) to gate on; a list gates on every one of them. Unset, the gate takes every suite with a run in the build (from the Builds API), or the pipeline slug when the build cannot be read.',
   },
   {
     name: 'org',
@@ -66,6 +70,20 @@ export const OPTIONS = [
     type: 'uuid',
     defaultEnv: 'BUILDKITE_BUILD_ID',
     description: 'UUID of the build whose Test Engine run is wanted.',
+  },
+  {
+    name: 'pipeline',
+    type: 'slug',
+    defaultEnv: 'BUILDKITE_PIPELINE_SLUG',
+    description: 'Pipeline slug of the build, for the Builds API (with `build-number`): the build\'s jobs judge retries, and its runs name the suites.',
+  },
+  {
+    name: 'build-number',
+    type: 'integer',
+    min: 1,
+    max: 2 ** 31 - 1,
+    defaultEnv: 'BUILDKITE_BUILD_NUMBER',
+    description: 'Number of the build in its pipeline, for the Builds API (scope `read_builds`); without it the build is not read and no test is excused as passed on retry.',
   },
   {
     name: 'commit',

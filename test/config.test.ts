@@ -8,6 +8,8 @@ const ENV = {
   BUILDKITE_ORGANIZATION_SLUG: 'acme',
   BUILDKITE_PIPELINE_SLUG: 'web',
   BUILDKITE_BUILD_ID: '0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60',
+  BUILDKITE_BUILD_NUMBER: '42',
+  BUILDKITE_JOB_ID: '0190a3b2-0000-4000-8000-00000000c0de',
   BUILDKITE_API_TOKEN: 'bkua_secret_token_value_1234',
 };
 
@@ -35,7 +37,11 @@ describe('parseConfig', () => {
   it('fills every default from the Buildkite variables and the table', () => {
     const config = plugin({});
     expect(config).toEqual({
+      host: 'buildkite',
       suites: ['web'],
+      suitesFromBuild: true,
+      build: { pipeline: 'web', number: 42 },
+      jobId: ENV.BUILDKITE_JOB_ID,
       org: 'acme',
       lookup: { kind: 'build', buildId: ENV.BUILDKITE_BUILD_ID },
       apiUrl: 'https://api.buildkite.com',

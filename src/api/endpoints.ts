@@ -4,7 +4,7 @@
  */
 import type { RunLookup } from '../config.js';
 import { pageNumberOf, type PageLinks } from './link.js';
-import { BuildTestList, FailedExecutionList, Run, RunList, type BuildTest, type FailedExecution } from './schemas.js';
+import { Build, BuildTestList, FailedExecutionList, Run, RunList, type BuildTest, type FailedExecution } from './schemas.js';
 import type { Credential, RequestSubject, Transport } from './transport.js';
 
 /** Largest page the API serves. */
@@ -18,12 +18,24 @@ export interface FailureList {
   /** Every failed execution of the run: exact, or a lower bound when the API gave no `last` link. */
   readonly total: number;
   readonly exact: boolean;
+  /** The test of every execution read — past the first `want` too — for step 5b's evidence; `null` for one without `test_id`. */
+  readonly readTestIds: ReadonlySet<string | null>;
 }
 
 export interface BuildTestPage {
   readonly tests: readonly BuildTest[];
   /** Whether another page follows. */
   readonly more: boolean;
+}
+
+/**
+ * A Build tests query (SPEC.md): `tags` conditions on the executions — `result:~failed` (at least one failed),
+ * `result:^failed` (every one failed), `build.job_id:{job}` (only that job's executions) — and the test state.
+ */
+export interface BuildTestsQuery {
+  readonly tags: readonly string[];
+  readonly state?: 'enabled' | 'muted';
+  readonly perPage?: number;
 }
 
 export interface EndpointsOptions {
@@ -88,6 +100,7 @@ export class TestEngineApi {
     let url: string | undefined =
       `${this.suiteUrl(suite)}/runs/${encodeURIComponent(runId)}/failed_executions?per_page=${PER_PAGE}&include_failure_expanded=true`;
     const executions: FailedExecution[] = [];
+    const readTestIds = new Set<string | null>();
     let read = 0;
     let firstPageSize: number | undefined;
     let links: PageLinks = {};
@@ -95,30 +108,40 @@ export class TestEngineApi {
       const page: { data: FailedExecution[]; links: PageLinks } = await this.#transport.getJson(url, FailedExecutionList, subject, deadlineMs);
       firstPageSize ??= page.data.length;
       read += page.data.length;
+      for (const execution of page.data) readTestIds.add(execution.test_id ?? null);
       executions.push(...page.data.slice(0, want - executions.length));
       links = page.links;
       if (executions.length >= want || page.data.length === 0) break;
       url = links.next;
     }
-    if (!links.next) return { executions, total: read, exact: true };
+    if (!links.next) return { executions, total: read, exact: true, readTestIds };
     const lastNumber = links.last ? pageNumberOf(links.last) : undefined;
-    if (!links.last || lastNumber === undefined) return { executions, total: read, exact: false };
+    if (!links.last || lastNumber === undefined) return { executions, total: read, exact: false, readTestIds };
     const last = await this.#transport.getJson(links.last, FailedExecutionList, subject, deadlineMs);
+    for (const execution of last.data) readTestIds.add(execution.test_id ?? null);
     const perPage = Number(new URL(links.last).searchParams.get('per_page')) || firstPageSize || PER_PAGE;
-    return { executions, total: (lastNumber - 1) * perPage + last.data.length, exact: true };
+    return { executions, total: (lastNumber - 1) * perPage + last.data.length, exact: true, readTestIds };
   }
 
   /**
-   * Build tests (organization level): the build's tests, of every suite the credential can read, that had a
-   * failed execution — or, with `muted`, only those that test state management has muted. Page by page, so
-   * that the caller stops reading as soon as it knows enough. `forSuite` picks the credential (with OIDC, the
-   * suite's token, when there is no API token).
+   * The Builds API (organization level, scope `read_builds`): the build by its pipeline and number, with its
+   * jobs and its Test Engine runs. Always with the API token: an OIDC token is one suite's key.
    */
-  async *buildTests(buildId: string, filter: { muted: boolean }, deadlineMs: number, forSuite: string): AsyncGenerator<BuildTestPage> {
+  async getBuild(pipeline: string, number: number, deadlineMs: number, forSuite: string): Promise<Build> {
+    const url = `${this.#options.apiUrl}/v2/organizations/${encodeURIComponent(this.#options.org)}/pipelines/${encodeURIComponent(pipeline)}/builds/${number}?include_test_engine=true`;
+    return (await this.#transport.getJson(url, Build, this.#subject(forSuite, 'org'), deadlineMs)).data;
+  }
+
+  /**
+   * Build tests (organization level): the build's tests, of every suite the credential can read, that match
+   * the query. Page by page, so that the caller stops reading as soon as it knows enough. `forSuite` picks the
+   * credential (with OIDC, the suite's token, when there is no API token).
+   */
+  async *buildTests(buildId: string, query: BuildTestsQuery, deadlineMs: number, forSuite: string): AsyncGenerator<BuildTestPage> {
     const subject = this.#subject(forSuite, 'org');
     let url: string | undefined =
-      `${this.#org}/builds/${encodeURIComponent(buildId)}/tests?tags=${encodeURIComponent('result:~failed')}&per_page=${PER_PAGE}` +
-      (filter.muted ? '&state=muted' : '');
+      `${this.#org}/builds/${encodeURIComponent(buildId)}/tests?tags=${encodeURIComponent(query.tags.join(','))}&per_page=${query.perPage ?? PER_PAGE}` +
+      (query.state ? `&state=${query.state}` : '');
     while (url) {
       const page: { data: BuildTest[]; links: PageLinks } = await this.#transport.getJson(url, BuildTestList, subject, deadlineMs);
       url = page.data.length ? page.links.next : undefined;

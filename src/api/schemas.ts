@@ -79,3 +79,36 @@ export const BuildTest = z.object({
 export type BuildTest = z.infer<typeof BuildTest>;
 
 export const BuildTestList = z.array(BuildTest);
+
+/**
+ * A job of the Builds API. Only `id` and `type` are sure to be there: `waiter`, `manual` and `trigger` jobs have
+ * no state of a command, and the API leaves out or nulls what does not apply.
+ */
+export const BuildJob = z.object({
+  id: z.string().check(z.minLength(1)),
+  type: z.string(),
+  name: z.nullish(z.string()),
+  step_key: z.nullish(z.string()),
+  state: z.nullish(z.string()),
+  exit_status: z.nullish(z.number()),
+  soft_failed: z.nullish(z.boolean()),
+  retried: z.nullish(z.boolean()),
+  retried_in_job_id: z.nullish(z.string()),
+  web_url: z.nullish(z.string()),
+});
+export type BuildJob = z.infer<typeof BuildJob>;
+
+/** The Builds API's build with `include_test_engine=true`: its jobs, and every Test Engine run of it, one per suite. */
+export const Build = z.object({
+  id: z.string().check(z.minLength(1)),
+  number: z.nullish(z.number()),
+  state: z.nullish(z.string()),
+  web_url: z.nullish(z.string()),
+  jobs: z.nullish(z.array(BuildJob)),
+  test_engine: z.nullish(
+    z.object({
+      runs: z.nullish(z.array(z.object({ id: z.string().check(z.minLength(1)), suite: z.object({ id: z.nullish(z.string()), slug: z.string().check(z.minLength(1)) }) }))),
+    }),
+  ),
+});
+export type Build = z.infer<typeof Build>;

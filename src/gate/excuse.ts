@@ -1,16 +1,22 @@
 /**
- * SPEC.md step 5b: a failed run whose every failing test passed on retry or is muted is not a failure of
- * the build. Reads the Build tests API — the muted list first (usually short), then the failing tests page by
- * page, stopping at the first page with an unexcused failure — and excuses only on positive evidence: the
- * excused tests must account for every failed execution the gate read and for the run's failure count.
+ * SPEC.md step 5b: a finished, failed run whose every failing test passed on a retry or is muted is not a
+ * failure of the build. Judged job by job, as the build itself judges: a test whose every execution failed in a
+ * final job that did not pass is a failure, even if it passed in another job (a matrix); a failing test that
+ * passed in this build is *passed on retry* only then, and only when the build's jobs could be read. Reads the
+ * Build tests API — the muted list, each failing job's failed tests, then the failing tests page by page —
+ * stopping at the first unexcused failure, and excuses only on positive evidence: the excused tests must account
+ * for every failed execution the gate read and for the run's failure count.
  */
 import { suiteOfTest, type FailureList } from '../api/endpoints.js';
-import type { BuildTest, Run } from '../api/schemas.js';
+import type { Build, BuildTest, Run } from '../api/schemas.js';
 import { ApiError, TransientApiError, describeError } from '../errors.js';
+import { cleanLine } from '../sanitize.js';
+import type { FailedTestsByJob } from './job-tests.js';
 import type { Poll } from './poll.js';
+import { failingJobs, type BuildView } from './read-build.js';
 
 /** Reading Build tests gets at least this long after a run failed, even when `timeout` has run out. */
-const EXCUSE_GRACE_MS = 60_000;
+export const EXCUSE_GRACE_MS = 60_000;
 
 export interface ExcusedTest {
   readonly id: string;
@@ -39,49 +45,112 @@ export function excusedIds(excuses: Excuses | undefined): ReadonlySet<string> {
   return new Set([...(excuses?.flaky ?? []), ...(excuses?.muted ?? [])].map((t) => t.id));
 }
 
-export async function excuseFailures(poll: Poll, run: Run, failures: FailureList | undefined): Promise<Excusal | undefined> {
-  const { flakyTests, mutedTests, lookup } = poll.settings;
+/** What step 5b knows of the build: the build (or why there is none) and its jobs' failed tests. */
+export interface JobEvidence {
+  readonly build: BuildView;
+  readonly failedTests: FailedTestsByJob | undefined;
+}
+
+export async function excuseFailures(poll: Poll, run: Run, failures: FailureList | undefined, evidence: JobEvidence): Promise<Excusal | undefined> {
+  const { flakyTests, mutedTests, lookup, jobId } = poll.settings;
   if (flakyTests === 'fail' && mutedTests === 'fail') return undefined;
-  const buildId = run.build_id ?? (lookup.kind === 'build' ? lookup.buildId : undefined);
   const unchecked = (note: string): Excusal => {
     poll.log(note);
     return { excuses: { flaky: [], muted: [], complete: false, note }, allExcused: false };
   };
+  // The uploads still missing at the timeout are often the slow job's: only a finished run is judged.
+  if (run.state !== 'finished') return unchecked('Retries and mutes were not judged: the run was still running at the timeout, and failed is final.');
+  const reading = await evidence.build.settled();
+  const buildId = ('build' in reading ? reading.build.id : undefined) ?? run.build_id ?? (lookup.kind === 'build' ? lookup.buildId : undefined);
   if (!buildId) return unchecked('Retries and mutes could not be checked: the run names no build.');
 
   poll.progress.phase = 'checking retries and mutes';
   const { api } = poll.deps;
   const deadline = Math.max(poll.deadline, poll.now + EXCUSE_GRACE_MS);
   const ofSuite = (tests: readonly BuildTest[]) => tests.filter((t) => suiteOfTest(t) === poll.suite);
+  // Without the build's jobs a retry cannot be told from another job: nothing is excused as passed on retry.
+  const judgeRetries = flakyTests === 'pass' && 'build' in reading && evidence.failedTests !== undefined;
+  const retriesNote =
+    flakyTests === 'pass' && 'unavailable' in reading
+      ? `No test is excused as passed on retry: the build could not be read (${reading.unavailable}), and without its jobs a retry cannot be told from another job.`
+      : undefined;
   const flaky: ExcusedTest[] = [];
   const muted: ExcusedTest[] = [];
+  const seen = new Set<string>();
   let unexcused = 0;
+  let example: string | undefined;
   let complete = true;
   try {
-    const mutedIds = new Set<string>();
-    for await (const page of api.buildTests(buildId, { muted: true }, deadline, poll.suite)) for (const t of ofSuite(page.tests)) mutedIds.add(t.id);
-    for await (const page of api.buildTests(buildId, { muted: false }, deadline, poll.suite)) {
+    for await (const page of api.buildTests(buildId, { tags: ['result:~failed'], state: 'muted' }, deadline, poll.suite)) {
       for (const test of ofSuite(page.tests)) {
-        // Both muted and passed on retry counts as muted (SPEC.md step 5b).
-        if (mutedIds.has(test.id) && mutedTests === 'pass') muted.push(excused(test));
-        else if (!mutedIds.has(test.id) && test.executions_count_by_result.passed > 0 && flakyTests === 'pass') flaky.push(excused(test));
-        else unexcused++;
+        if (seen.has(test.id)) continue;
+        seen.add(test.id);
+        if (mutedTests === 'pass') muted.push(excused(test));
+        else [unexcused, example] = [unexcused + 1, example ?? nameOf(test)];
       }
-      // One unexcused failure decides the verdict: no need to read further.
-      if (unexcused > 0 && page.more) complete = false;
-      if (unexcused > 0) break;
+    }
+    // A test that never passed is a failure; one that passed somewhere in the build is a candidate for a retry.
+    const candidates: BuildTest[] = [];
+    if (unexcused === 0) {
+      for await (const page of api.buildTests(buildId, { tags: ['result:~failed'], state: 'enabled' }, deadline, poll.suite)) {
+        for (const test of ofSuite(page.tests)) {
+          if (seen.has(test.id)) continue;
+          seen.add(test.id);
+          if (judgeRetries && test.executions_count_by_result.passed > 0) candidates.push(test);
+          else [unexcused, example] = [unexcused + 1, example ?? nameOf(test)];
+        }
+        // One unexcused failure decides the verdict: no need to read further.
+        if (unexcused > 0) {
+          complete &&= !page.more;
+          break;
+        }
+      }
+    }
+    // A candidate whose every execution failed in a final job that did not pass is a failure: the job stays red
+    // (a matrix), whatever passed elsewhere. Once the verdict is failed, each job's first page is enough.
+    const failedInJobs = new Set<string>();
+    if (candidates.length > 0) {
+      const build = (reading as { build: Build }).build;
+      const jobs = failingJobs(build, jobId);
+      for (const [n, job] of jobs.entries()) {
+        const decided = unexcused > 0;
+        for (let i = 0; ; i++) {
+          const page = await evidence.failedTests!.page(job.id, i);
+          if (!page) break;
+          for (const test of ofSuite(page.tests)) {
+            if (failedInJobs.has(test.id)) continue;
+            failedInJobs.add(test.id);
+            if (!decided) example ??= `${nameOf(test)}" in job "${cleanLine(job.name ?? job.id, 200).text}`;
+          }
+          if (decided || failedInJobs.size > 0) {
+            complete &&= !page.more;
+            break;
+          }
+        }
+        // Undecided until now, one failure in a job decides: the candidates of later jobs stay unchecked.
+        if (!decided && failedInJobs.size > 0) {
+          complete &&= n === jobs.length - 1;
+          break;
+        }
+      }
+    }
+    for (const test of candidates) {
+      if (failedInJobs.has(test.id)) unexcused++;
+      else flaky.push(excused(test));
     }
   } catch (error) {
     if (!(error instanceof ApiError || error instanceof TransientApiError)) throw error;
     return unchecked(`Retries and mutes could not be checked: ${describeError(error, poll.deps.secrets)}`);
   }
 
-  const excuses = { flaky, muted, complete };
   const counts = `${flaky.length} passed on retry, ${muted.length} muted`;
   if (unexcused > 0) {
-    poll.log(`retries and mutes: ${complete ? '' : 'at least '}${unexcused} failing test${unexcused === 1 ? '' : 's'} without excuse (${counts}${complete ? '' : ' so far'})`);
+    const excuses = { flaky, muted, complete, ...(retriesNote ? { note: retriesNote } : {}) };
+    if (retriesNote) poll.log(retriesNote);
+    poll.log(`retries and mutes: ${complete ? '' : 'at least '}${unexcused} failing test${unexcused === 1 ? '' : 's'} without excuse, such as "${example}" (${counts}${complete ? '' : ' so far'})`);
     return { excuses, allExcused: false };
   }
+  const excuses = { flaky, muted, complete };
   const gap = missingEvidence(poll.suite, [...flaky, ...muted], failures);
   if (gap) {
     poll.log(gap);
@@ -95,20 +164,27 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
 function missingEvidence(suite: string, excusedTests: readonly ExcusedTest[], failures: FailureList | undefined): string | undefined {
   const nothing = 'Retries and mutes excuse nothing';
   if (excusedTests.length === 0) {
-    return `${nothing}: the Build tests API lists no failing test of suite "${suite}" for this build (it covers builds up to 24 hours old).`;
+    return `${nothing}: the Build tests API lists no failing test of suite "${suite}" for this build (its window runs from the build's creation to its finish, at most 24 hours).`;
   }
   if (!failures) return `${nothing}: the failed executions could not be listed, so the excuses could not be checked against them.`;
+  if (failures.readTestIds.size === 0) return `${nothing}: the run lists no failed execution to check the excuses against.`;
   const ids = new Set(excusedTests.map((t) => t.id));
-  const unlisted = failures.executions.filter((e) => !e.test_id || !ids.has(e.test_id));
+  const unlisted = [...failures.readTestIds].filter((id) => id === null || !ids.has(id));
   if (unlisted.length) {
-    const example = unlisted[0]!.test_name ? ` (such as "${unlisted[0]!.test_name}")` : '';
+    const named = failures.executions.find((e) => (e.test_id ?? null) === unlisted[0])?.test_name;
+    const example = named ? ` (such as "${cleanLine(named, 200).text}")` : '';
     return `${nothing}: the Build tests API does not list ${unlisted.length === 1 ? 'a failing test' : `${unlisted.length} failing tests`} of the run${example}.`;
   }
+  // Each test once: an item listed twice must not count its failures twice.
   const accounted = excusedTests.reduce((n, t) => n + t.failed, 0);
   if (!failures.exact || accounted < failures.total) {
     return `${nothing}: the excused tests account for ${accounted} failed executions and the run has ${failures.exact ? '' : 'at least '}${failures.total}.`;
   }
   return undefined;
+}
+
+function nameOf(test: BuildTest): string {
+  return cleanLine([test.scope, test.name].filter(Boolean).join(' ') || test.id, 200).text;
 }
 
 function excused(test: BuildTest): ExcusedTest {
@@ -125,7 +201,7 @@ function excused(test: BuildTest): ExcusedTest {
 /** The suites with failing results in this build, for the "is suite-slug right?" hint: one request, never an error. */
 export async function suitesWithResults(poll: Poll, buildId: string): Promise<string[]> {
   try {
-    for await (const page of poll.deps.api.buildTests(buildId, { muted: false }, poll.now + EXCUSE_GRACE_MS, poll.suite)) {
+    for await (const page of poll.deps.api.buildTests(buildId, { tags: ['result:~failed'] }, poll.now + EXCUSE_GRACE_MS, poll.suite)) {
       return [...new Set(page.tests.map(suiteOfTest).filter((s): s is string => s !== undefined))].sort();
     }
   } catch (error) {

@@ -7,16 +7,24 @@ import type { SuiteOutcome } from './verdict.js';
 
 export type Finding = { readonly run: Run } | { readonly outcome: Omit<SuiteOutcome, 'suite' | 'elapsedMs'> };
 
-export async function findRun(poll: Poll): Promise<Finding> {
+/**
+ * `runId`, when the Builds API named this suite's run: read it directly, no list request needed. `buildSuites`:
+ * the suites the build names, for the hint when no run appears.
+ */
+export async function findRun(poll: Poll, runId?: string, buildSuites: readonly string[] = []): Promise<Finding> {
   const { lookup, timeoutMs } = poll.settings;
   const subject = lookup.kind === 'build' ? `build ${lookup.buildId}` : `commit ${lookup.commit}`;
   let announcedWait = false;
   for (;;) {
-    const runs = await poll.read(() => poll.deps.api.findRuns(poll.suite, lookup, poll.deadline));
+    const runs = await poll.read(async () =>
+      runId ? [await poll.deps.api.getRun(poll.suite, runId, poll.deadline)] : poll.deps.api.findRuns(poll.suite, lookup, poll.deadline),
+    );
     if (runs && runs.length > 0) {
       const run = runs[0]!;
       const why =
-        lookup.kind === 'build'
+        runId
+          ? ' (named by the build)'
+          : lookup.kind === 'build'
           ? runs.length > 1 ? ` (${runs.length} runs for this build; gating on the newest)` : ''
           : ` (chosen as the newest of the suite's recent runs with commit_sha ${lookup.commit}${runs.length > 1 ? `; ${runs.length} such runs` : ''})`;
       poll.log(`run found: ${run.web_url ?? run.id} — ${run.state}, result ${run.result}${why}`);
@@ -31,7 +39,7 @@ export async function findRun(poll: Poll): Promise<Finding> {
   }
 
   // A mistyped or defaulted suite-slug is the usual cause: say which suites do have results in this build.
-  const others = lookup.kind === 'build' ? await suitesWithResults(poll, lookup.buildId) : [];
+  const others = buildSuites.length ? buildSuites : lookup.kind === 'build' ? await suitesWithResults(poll, lookup.buildId) : [];
   const hint = others.filter((s) => s !== poll.suite);
   return {
     outcome: {
@@ -39,7 +47,7 @@ export async function findRun(poll: Poll): Promise<Finding> {
       reason: `no Test Engine run appeared for ${subject} within ${formatSeconds(timeoutMs)}${poll.lastErrorNote}`,
       advice: [
         hint.length
-          ? `This build has failing test results in suite${hint.length > 1 ? 's' : ''} ${hint.join(', ')}: is suite-slug ("${poll.suite}") right?`
+          ? `This build has ${buildSuites.length ? '' : 'failing '}test results in suite${hint.length > 1 ? 's' : ''} ${hint.join(', ')}: is suite-slug ("${poll.suite}") right?`
           : `Check that the test steps upload to suite "${poll.suite}" (suite-slug) and ran in this build.`,
         `If the uploads are slow to be processed, raise timeout (now ${formatSeconds(timeoutMs)}).`,
         'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',

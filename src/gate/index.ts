@@ -1,38 +1,132 @@
 /**
- * The gate of every suite at once (SPEC.md steps 2–5b): per suite, findRun → waitForFinish → listFailures →
- * excuseFailures, each a named phase. Pure apart from what is passed in — the endpoints, the clock, the
- * rate-limit budget, a log function — so unit tests run it against a scripted API and a fake clock.
+ * The gate of every suite at once (SPEC.md steps 2–5c): the build is read first (readBuild), then per suite
+ * findRun → waitForFinish → listFailures → excuseFailures, each a named phase, and last the jobs that failed
+ * without a failed test. Pure apart from what is passed in — the endpoints, the clock, the rate-limit budget, a
+ * log function — so unit tests run it against a scripted API and a fake clock.
  */
 import { CancelledError, GateError } from '../errors.js';
 import { plural } from '../plural.js';
-import { excuseFailures } from './excuse.js';
+import { EXCUSE_GRACE_MS, excuseFailures, type JobEvidence } from './excuse.js';
+import { jobsWithoutFailedTests } from './failed-jobs.js';
 import { findRun } from './find-run.js';
+import { FailedTestsByJob } from './job-tests.js';
 import { listFailures } from './list-failures.js';
 import { Poll, type GateDeps, type GateSettings, type SuiteProgress } from './poll.js';
+import { BuildView, readBuild, runsOfBuild, type BuildReading } from './read-build.js';
 import type { SuiteOutcome } from './verdict.js';
 import { waitForFinish } from './wait-for-finish.js';
 
 export type { GateApi, GateDeps, GateSettings, SuiteProgress } from './poll.js';
 
+/** Which suites to gate: those listed, or (`fromBuild`) every suite the build names, with `suites` as the fallback. */
+export interface SuitePlan {
+  readonly suites: readonly string[];
+  readonly fromBuild: boolean;
+}
+
+/** The label of the outcome when the gate waited for the build's suites and none came. */
+export const EVERY_SUITE = 'every suite';
+
 /** Every suite concurrently, through one set of deps; `progress` is filled as they go, for an interrupt. */
-export function runGate(deps: GateDeps, settings: GateSettings, suites: readonly string[], progress: Map<string, SuiteProgress>): Promise<SuiteOutcome[]> {
-  return Promise.all(
-    suites.map((suite) => {
-      const p: SuiteProgress = { phase: 'finding' };
-      progress.set(suite, p);
-      return gateSuite(deps, settings, suite, p);
-    }),
+export async function runGate(deps: GateDeps, settings: GateSettings, plan: SuitePlan, progress: Map<string, SuiteProgress>): Promise<SuiteOutcome[]> {
+  const start = deps.clock.now();
+  const forSuite = plan.suites[0] ?? EVERY_SUITE;
+  const read = () => readBuild(deps, settings, Math.max(start + settings.timeoutMs, deps.clock.now() + EXCUSE_GRACE_MS), forSuite);
+  let reading = await read();
+  describeReading(deps, reading);
+
+  const fromBuild = plan.fromBuild && 'build' in reading;
+  let runs = runsOfBuild(reading);
+  if (fromBuild && runs.size === 0) {
+    // Until the first upload is processed the build names no run: poll it, as politely as a run.
+    const p: SuiteProgress = { phase: 'finding' };
+    progress.set(EVERY_SUITE, p);
+    const poll = new Poll(deps, settings, 'build', p);
+    poll.log('no Test Engine run in this build yet; waiting for its first upload to be processed');
+    while (runs.size === 0 && !poll.timedOut) {
+      await poll.pause();
+      reading = await read();
+      runs = runsOfBuild(reading);
+    }
+    progress.delete(EVERY_SUITE);
+    if (runs.size === 0) {
+      return [
+        {
+          suite: EVERY_SUITE,
+          verdict: 'inconclusive',
+          reason: `no Test Engine run in this build within ${Math.round(settings.timeoutMs / 1000)}s`,
+          advice: [
+            'Check that the test steps upload their results to Test Engine (a test collector, or the tests plugin) and ran in this build.',
+            'Name the suites with suite-slug to wait for them by name.',
+            'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
+          ],
+          elapsedMs: deps.clock.now() - start,
+        },
+      ];
+    }
+  }
+  if (!fromBuild && plan.suites.length === 0) {
+    const why = 'unavailable' in reading ? reading.unavailable : 'it names no suite';
+    return [{ suite: EVERY_SUITE, verdict: 'error', reason: `suite-slug is not set and the build could not be read: ${why}`, advice: ['Set suite-slug to the Test Engine suite(s) to gate on.'], elapsedMs: 0 }];
+  }
+
+  const buildId = 'build' in reading ? reading.build.id : settings.lookup.kind === 'build' ? settings.lookup.buildId : undefined;
+  const failedTests = 'build' in reading && buildId ? new FailedTestsByJob(deps.api, buildId, start + settings.timeoutMs + EXCUSE_GRACE_MS, forSuite) : undefined;
+  const view = new BuildView(reading, read, settings.jobId);
+  const evidence: JobEvidence = { build: view, failedTests };
+  const gate = (suite: string) => {
+    const p: SuiteProgress = { phase: 'finding' };
+    progress.set(suite, p);
+    return gateSuite(deps, settings, suite, p, evidence, runs.get(suite), fromBuild ? [] : [...runs.keys()]);
+  };
+
+  const outcomes = await Promise.all((fromBuild ? [...runs.keys()] : plan.suites).map(gate));
+  if (fromBuild) {
+    // A suite whose first upload came late: the build names it once its run exists.
+    for (;;) {
+      runs = runsOfBuild(await view.reread());
+      const late = [...runs.keys()].filter((suite) => !outcomes.some((o) => o.suite === suite));
+      if (late.length === 0) break;
+      deps.log(`build: ${plural(late.length, 'more suite')} with a run in this build: ${late.join(', ')}`);
+      outcomes.push(...(await Promise.all(late.map(gate))));
+    }
+  }
+
+  const failedJobs = await jobsWithoutFailedTests(deps, await view.settled(), failedTests, settings.jobId);
+  if (failedJobs.length) deps.log(`build: ${plural(failedJobs.length, 'job')} failed without a failed test: ${failedJobs.map((j) => j.name).join(', ')}`);
+  return failedJobs.length ? outcomes.map((o) => ({ ...o, failedJobs })) : outcomes;
+}
+
+/** Once, in the log: what the build says, or why it could not be read and what that costs. */
+function describeReading(deps: GateDeps, reading: BuildReading): void {
+  if ('unavailable' in reading) {
+    deps.log(`The build could not be read: ${reading.unavailable}. Going on without it: no test is excused as passed on retry.`);
+    return;
+  }
+  const { build } = reading;
+  const suites = [...runsOfBuild(reading).keys()];
+  deps.log(
+    `build ${build.number ?? build.id}: ${build.state ?? 'state unknown'}, ${plural(build.jobs?.length ?? 0, 'job')}, ` +
+      (suites.length ? `Test Engine runs of ${suites.join(', ')}` : 'no Test Engine run yet'),
   );
 }
 
-export async function gateSuite(deps: GateDeps, settings: GateSettings, suite: string, progress: SuiteProgress = { phase: 'finding' }): Promise<SuiteOutcome> {
+export async function gateSuite(
+  deps: GateDeps,
+  settings: GateSettings,
+  suite: string,
+  progress: SuiteProgress,
+  evidence: JobEvidence,
+  runId?: string,
+  buildSuites: readonly string[] = [],
+): Promise<SuiteOutcome> {
   const poll = new Poll(deps, settings, suite, progress);
   const done = (o: Omit<SuiteOutcome, 'suite' | 'elapsedMs'>): SuiteOutcome => {
     progress.phase = 'done';
     return { suite, elapsedMs: poll.now - poll.start, ...o };
   };
   try {
-    const found = await findRun(poll);
+    const found = await findRun(poll, runId, buildSuites);
     if ('outcome' in found) return done(found.outcome);
     const waited = await waitForFinish(poll, found.run);
     if ('outcome' in waited) return done(waited.outcome);
@@ -41,7 +135,7 @@ export async function gateSuite(deps: GateDeps, settings: GateSettings, suite: s
     const listing = await listFailures(poll, run);
     const failures = 'failures' in listing ? listing.failures : undefined;
     const listed = failures ? { failures } : { failuresError: 'error' in listing ? listing.error : 'unknown error' };
-    const excusal = await excuseFailures(poll, run, failures);
+    const excusal = await excuseFailures(poll, run, failures, evidence);
     if (excusal?.allExcused) {
       const { flaky, muted } = excusal.excuses;
       return done({

@@ -4,15 +4,18 @@
  * time" (logged) so that the loop simply reads again at its next poll. Nothing here retries.
  */
 import type { TestEngineApi } from '../api/endpoints.js';
+export type { BuildTestPage } from '../api/endpoints.js';
 import type { RateLimitBudget } from '../api/rate-limit.js';
 import type { Run } from '../api/schemas.js';
 import { formatSeconds, type Clock } from '../clock.js';
 import type { RunLookup } from '../config.js';
+import type { BuildSettings } from './read-build.js';
 import { CancelledError, TransientApiError, describeError } from '../errors.js';
 import type { Secrets } from '../secrets.js';
 
 /** The endpoints the gate reads; TestEngineApi in production, a scripted stand-in in unit tests. */
-export type GateApi = Pick<TestEngineApi, 'findRuns' | 'getRun' | 'failedExecutions' | 'buildTests'>;
+export type GateApi = Pick<TestEngineApi, 'findRuns' | 'getRun' | 'failedExecutions' | 'buildTests' | 'getBuild'>;
+export type GateApiBuildTests = Pick<TestEngineApi, 'buildTests'>;
 
 export interface GateDeps {
   readonly api: GateApi;
@@ -25,7 +28,7 @@ export interface GateDeps {
 
 export type ExcusePolicy = 'pass' | 'fail';
 
-export interface GateSettings {
+export interface GateSettings extends BuildSettings {
   readonly lookup: RunLookup;
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;

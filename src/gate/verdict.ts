@@ -7,6 +7,7 @@ import type { Run } from '../api/schemas.js';
 import type { FailureList } from '../api/endpoints.js';
 import { ExitCode, type DocsLink } from '../errors.js';
 import type { Excuses } from './excuse.js';
+import type { JobWithoutFailedTest } from './failed-jobs.js';
 
 export type Verdict = 'passed' | 'failed' | 'inconclusive' | 'error';
 export type AnnotationStyle = 'success' | 'info' | 'warning' | 'error';
@@ -42,6 +43,8 @@ export interface SuiteOutcome {
   readonly failuresError?: string;
   /** Step 5b: the failing tests sorted into failed, passed on retry and muted (absent when not read). */
   readonly excuses?: Excuses;
+  /** Step 5c: the build's final jobs that did not pass although none of their tests failed (build-wide). */
+  readonly failedJobs?: readonly JobWithoutFailedTest[];
   /** What to do next, for inconclusive and error outcomes: shown first in their annotation. */
   readonly advice?: readonly string[];
   /** Where an error's fix is explained. */
@@ -64,11 +67,17 @@ export function isExcusedPass(outcome: SuiteOutcome): boolean {
   return outcome.verdict === 'passed' && outcome.run?.result === 'failed';
 }
 
+/** A pass in a build that has jobs which failed without a failed test (step 5c): green, with a warning. */
+function passedBesideFailedJobs(outcome: SuiteOutcome): boolean {
+  return outcome.verdict === 'passed' && (outcome.failedJobs?.length ?? 0) > 0;
+}
+
 export function annotationStyle(outcome: SuiteOutcome): AnnotationStyle {
+  if (passedBesideFailedJobs(outcome)) return 'warning';
   return isExcusedPass(outcome) ? 'info' : VERDICTS[outcome.verdict].style;
 }
 
-/** SPEC.md step 7: every verdict but a plain pass is reported; a plain pass only with `always-annotate`. */
+/** SPEC.md step 7: every verdict but a plain pass is reported; a plain pass only with `always-annotate`, or beside failed jobs. */
 export function shouldReport(outcome: SuiteOutcome, alwaysAnnotate: boolean): boolean {
-  return outcome.verdict !== 'passed' || isExcusedPass(outcome) || alwaysAnnotate;
+  return outcome.verdict !== 'passed' || isExcusedPass(outcome) || passedBesideFailedJobs(outcome) || alwaysAnnotate;
 }

@@ -7,6 +7,7 @@
  */
 import type { FailedExecution } from '../api/schemas.js';
 import type { ExcusedTest, Excuses } from '../gate/excuse.js';
+import type { JobWithoutFailedTest } from '../gate/failed-jobs.js';
 import { VERDICTS, isExcusedPass, type SuiteOutcome } from '../gate/verdict.js';
 import { cleanLine, cleanText } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
@@ -41,6 +42,12 @@ interface Context {
 }
 
 export function renderAnnotation(outcome: SuiteOutcome, options: RenderOptions = {}): string {
+  const jobs = renderFailedJobs(outcome.failedJobs ?? [], options.secrets);
+  const budgetBytes = (options.budgetBytes ?? DEFAULT_ANNOTATION_BYTES) - Buffer.byteLength(jobs);
+  return renderVerdict(outcome, { ...options, budgetBytes }) + jobs;
+}
+
+function renderVerdict(outcome: SuiteOutcome, options: RenderOptions): string {
   const secrets = options.secrets;
   const runHref = safeHref(outcome.run?.web_url);
   const ctx: Context = {
@@ -124,6 +131,27 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
     body += ctx.runHref ? `<p><strong>${text} — <a href="${ctx.runHref}">see the run</a></strong></p>\n` : `<p><strong>${text} — see the run</strong></p>\n`;
   }
   return body + excusedBody;
+}
+
+const JOB_STATES: Readonly<Record<string, string>> = { failed: 'failed', timed_out: 'timed out', expired: 'expired', canceled: 'canceled', broken: 'broken' };
+
+/** SPEC.md step 5c: the final jobs that did not pass although none of their tests failed, one line each. */
+function renderFailedJobs(jobs: readonly JobWithoutFailedTest[], secrets: Secrets | undefined): string {
+  if (jobs.length === 0) return '';
+  const items = jobs.slice(0, MAX_EXCUSED_LINES).map((job) => {
+    const name = inline(job.name, NAME_CHARS, secrets);
+    const href = safeHref(job.webUrl);
+    const state = [job.softFailed ? 'soft failed' : (JOB_STATES[job.state] ?? inline(job.state, 40, secrets))];
+    if (job.exitStatus !== undefined) state.push(`exit status ${job.exitStatus}`);
+    const why = job.recorded ? 'its recorded tests did not fail' : 'no test results recorded';
+    return `<li>${href ? `<a href="${href}">${name}</a>` : name} · ${state.join(', ')} · ${why}</li>`;
+  });
+  const more = jobs.length > MAX_EXCUSED_LINES ? `\n<li>… and ${(jobs.length - MAX_EXCUSED_LINES).toLocaleString('en-US')} more</li>` : '';
+  return (
+    `\n<h4>Jobs that failed without a failed test — ${plural(jobs.length, 'job')}</h4>\n\n` +
+    `<p>These jobs of the build did not pass, but no test of theirs failed: they crashed, timed out or failed outside their tests. They do not change the verdict.</p>\n\n` +
+    `<ul>\n${items.join('\n')}${more}\n</ul>\n`
+  );
 }
 
 /** SPEC.md step 6: the Passed on retry and Muted sections, one line per test, each with its count. */

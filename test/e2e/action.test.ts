@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeTestEngine, type FakeFailure, type FakeRun, type FakeSuite, type FakeTestEngine } from '../../sim/fake-test-engine.js';
-import { BUILD_ID, BUNDLE, TOKEN } from '../support/run-plugin.js';
+import { startFakeTestEngine, type FakeApiOptions, type FakeFailure, type FakeRun, type FakeSuite, type FakeTestEngine } from '../../sim/fake-test-engine.js';
+import { BUILD_ID, BUNDLE, TOKEN, fakeBuild } from '../support/run-plugin.js';
 
 let api: FakeTestEngine | undefined;
 afterEach(async () => {
@@ -26,9 +26,9 @@ function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
-async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeSuite[], extraEnv: Record<string, string> = {}) {
+async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeSuite[], extraEnv: Record<string, string> = {}, options: Partial<FakeApiOptions> = {}) {
   const suites = runs.length && 'slug' in runs[0]! ? (runs as FakeSuite[]) : [{ slug: 'web', runs: runs as FakeRun[] }];
-  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites });
+  api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites, ...options });
   const dir = mkdtempSync(join(tmpdir(), 'teg-action-'));
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -122,14 +122,37 @@ describe('GitHub Action', () => {
   it('a run that failed only on excused tests passes, with flaky-count, muted-count and the sections in the summary', async () => {
     const flaky = { test_id: 'f', test_name: 'Search is fast', failure_reason: 'timeout' };
     const muted = { test_id: 'm', test_name: 'Legacy export', failure_reason: 'boom' };
-    const r = await runAction({ 'build-id': BUILD_ID }, [
-      { slug: 'web', muted: ['m'], runs: [{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: [flaky, muted], passedOnRetry: ['f'] }] },
-    ]);
+    const r = await runAction(
+      { 'build-id': BUILD_ID, pipeline: 'web', 'build-number': '42' },
+      [{ slug: 'web', muted: ['m'], runs: [{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: [flaky, muted], passedOnRetry: ['f'] }] }],
+      {},
+      { builds: [fakeBuild()] },
+    );
     expect(r.code).toBe(0);
     expect(r.outputs).toMatchObject({ result: 'passed', 'failed-count': '2', 'flaky-count': '1', 'muted-count': '1' });
     expect(JSON.parse(r.outputs.results!)).toEqual([expect.objectContaining({ suite: 'web', result: 'passed', flakyCount: 1, mutedCount: 1, excused: true })]);
     expect(r.summary).toMatch(/Passed on retry — 1 test[\s\S]*Search is fast[\s\S]*Muted — 1 test[\s\S]*Legacy export/);
     expect(r.stdout).not.toMatch(/^::error/m);
+  });
+
+  it('a test that failed in one matrix job and passed in another is a failure: exit 1, flaky-count 0', async () => {
+    const jobs = [
+      { id: 'j33', name: 'rspec (ruby 3.3)', state: 'failed', exit_status: 1 },
+      { id: 'j34', name: 'rspec (ruby 3.4)', state: 'passed', exit_status: 0 },
+    ];
+    const flaky = { test_id: 'f', test_name: 'Search is fast', failure_reason: 'timeout', job_id: 'j33' };
+    const suites = [{ slug: 'web', runs: [{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: [flaky], passedOnRetry: ['f'], jobOfPasses: 'j34' }] }] as FakeSuite[];
+    const r = await runAction({ 'build-id': BUILD_ID, pipeline: 'web', 'build-number': '42' }, suites, {}, { builds: [fakeBuild(jobs)] });
+    expect(r.code).toBe(1);
+    expect(r.outputs).toMatchObject({ result: 'failed', 'flaky-count': '0' });
+    expect(r.stdout).toMatch(/without excuse, such as "Search is fast" in job "rspec \(ruby 3\.3\)"/);
+    expect(r.summary).not.toContain('Passed on retry');
+
+    // Without pipeline and build-number there is no Buildkite build to read: nothing is excused as a retry, and the summary says why.
+    const blind = await runAction({ 'build-id': BUILD_ID }, suites, {}, { builds: [fakeBuild(jobs)] });
+    expect(blind.code).toBe(1);
+    expect(blind.outputs['flaky-count']).toBe('0');
+    expect(blind.summary).toMatch(/No test is excused as passed on retry&#58; the build could not be read &#40;this GitHub Actions run names no Buildkite build/);
   });
 
   it('several suites: the result output is the worst verdict, the results output has one entry each', async () => {

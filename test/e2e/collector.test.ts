@@ -6,16 +6,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runFixtureBuild } from '../../sim/collector-jobs.js';
+import { fixtureBuildJobs, runFixtureBuild } from '../../sim/collector-jobs.js';
 import { startFakeTestEngine } from '../../sim/fake-test-engine.js';
-import { BUILD_ID, ROOT, TOKEN, runPlugin, useFakeApi } from '../support/run-plugin.js';
+import { BUILD_ID, ROOT, TOKEN, fakeBuild, runPlugin, useFakeApi } from '../support/run-plugin.js';
 
 const fake = useFakeApi();
 const UPLOAD_TOKEN = 'suite-upload-token-web-000';
 
 describe('real uploads in, real verdict out', () => {
   it('gates a build whose vitest results the real collector uploaded: failures, the multi-line one, the flaky test apart', async () => {
-    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [], uploadToken: UPLOAD_TOKEN }] });
+    const builds = [fakeBuild(fixtureBuildJobs())];
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [], uploadToken: UPLOAD_TOKEN }], builds });
     await runFixtureBuild({ buildId: BUILD_ID, uploadToken: UPLOAD_TOKEN, uploadUrl: `${fake.current.url}/v1/uploads` });
     expect(fake.current.requests.filter((q) => q.url === '/v1/uploads').map((q) => q.status)).toEqual([202, 202, 202]);
 

@@ -4,11 +4,11 @@
  * the words the reader sees in the annotation and the log.
  */
 import { describe, expect, it } from 'vitest';
-import { startFakeTestEngine, type FakeFailure, type FakeSuite, type Fault } from '../../sim/fake-test-engine.js';
-import { BUILD_ID, RUN_ID, TOKEN, fakeRun, runPluginInProcess, useFakeApi } from '../support/run-plugin.js';
+import { startFakeTestEngine, type FakeApiOptions, type FakeFailure, type FakeSuite, type Fault } from '../../sim/fake-test-engine.js';
+import { BUILD_ID, RUN_ID, TOKEN, fakeBuild, fakeRun, runPluginInProcess, useFakeApi } from '../support/run-plugin.js';
 
 const fake = useFakeApi();
-const FAST = { 'poll-interval': 0.1, settle: 0, timeout: 10 };
+const FAST = { 'suite-slug': 'web', 'poll-interval': 0.1, settle: 0, timeout: 10 };
 const BUILD_TESTS = `/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests`;
 
 const failure = (id: string, name: string, extra: Partial<FakeFailure> = {}): FakeFailure => ({
@@ -23,8 +23,8 @@ const HARD = failure('hard', 'Cart totals');
 const FLAKY = failure('flaky', 'Search is fast');
 const MUTED = failure('muted', 'Legacy export');
 
-async function gate(suites: FakeSuite[], config: Record<string, unknown> = {}, faults: Fault[] = []) {
-  fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites, faults });
+async function gate(suites: FakeSuite[], config: Record<string, unknown> = {}, faults: Fault[] = [], api: Partial<FakeApiOptions> = {}) {
+  fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites, faults, builds: [fakeBuild()], ...api });
   const r = await runPluginInProcess({ config: { 'api-url': fake.current.url, ...FAST, ...config } });
   const buildTests = fake.current.requests.filter((q) => q.url.startsWith(BUILD_TESTS)).map((q) => q.url.slice(BUILD_TESTS.length));
   return { ...r, buildTests, annotation: r.agentCalls[0] };
@@ -44,7 +44,7 @@ describe('step 5b: tests that passed on retry and muted tests', () => {
     expect(r.annotation!.stdin).toMatch(/passed — the run failed only on excused tests/);
     expect(r.annotation!.stdin).toMatch(/<h4>Passed on retry — 1 test<\/h4>[\s\S]*Search is fast.* · 1 failed \/ 1 passed/);
     expect(r.stdout).toMatch(/the run failed only on 1 test that passed on retry and 0 muted tests/);
-    expect(r.buildTests).toEqual(['?tags=result%3A~failed&per_page=100&state=muted', '?tags=result%3A~failed&per_page=100']);
+    expect(r.buildTests).toEqual(['?tags=result%3A~failed&per_page=100&state=muted', '?tags=result%3A~failed&per_page=100&state=enabled']);
   });
 
   it('passes a run that failed only on a muted test', async () => {
@@ -124,7 +124,7 @@ describe('step 5b: tests that passed on retry and muted tests', () => {
   it('stops after the first page when it holds an unexcused failure (10 000 failing tests)', async () => {
     const r = await gate([web(10_000)]);
     expect(r.code).toBe(1);
-    expect(r.buildTests).toEqual(['?tags=result%3A~failed&per_page=100&state=muted', '?tags=result%3A~failed&per_page=100']);
+    expect(r.buildTests).toEqual(['?tags=result%3A~failed&per_page=100&state=muted', '?tags=result%3A~failed&per_page=100&state=enabled']);
     expect(r.stdout).toMatch(/at least 100 failing tests without excuse/);
   });
 
@@ -145,7 +145,7 @@ describe('step 5b: tests that passed on retry and muted tests', () => {
     const api: FakeSuite = { slug: 'web-rspec', runs: [{ id: RUN_ID, buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: [failure('x', 'X')] }] };
     const r = await gate([{ slug: 'web', runs: [] }, api], { timeout: 1 });
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/This build has failing test results in suite web-rspec: is suite-slug \("web"\) right\?/);
+    expect(r.stdout).toMatch(/This build has test results in suite web-rspec: is suite-slug \("web"\) right\?/);
     expect(r.annotation!.stdin).toMatch(/web-rspec/);
   });
 });

@@ -72,9 +72,10 @@ describe('OIDC: no API token anywhere', () => {
     const r = await runPluginInProcess({ config: { 'api-url': fake.current.url, ...FAST, oidc: true }, env: { BUILDKITE_API_TOKEN: 'bkua_the_real_api_token_000000' } });
     expect(r.code).toBe(1);
     const suiteRequests = fake.current.requests.filter((q) => q.url.includes('/suites/'));
-    const buildTests = fake.current.requests.filter((q) => q.url.includes('/builds/'));
+    // Organization level: the Builds API read, then Build tests' muted and failing lists.
+    const orgLevel = fake.current.requests.filter((q) => q.url.includes('/builds/'));
     expect(suiteRequests.every((q) => q.authorization!.split('.').length === 3)).toBe(true);
-    expect(buildTests.map((q) => q.authorization)).toEqual(['Bearer bkua_the_real_api_token_000000', 'Bearer bkua_the_real_api_token_000000']);
+    expect(orgLevel.map((q) => q.authorization)).toEqual(Array(3).fill('Bearer bkua_the_real_api_token_000000'));
   });
 
   it('stays failed with a note when Build tests refuses the suite token, suggesting an API token', async () => {

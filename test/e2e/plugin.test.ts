@@ -16,7 +16,8 @@ async function gate(runs: FakeRun[], config: Record<string, unknown> = {}, optio
   fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs }], ...options });
   const job = { ...run, config: { 'api-url': fake.current.url, ...FAST, ...config } };
   const result = run.viaHook ? await runPlugin(job) : await runPluginInProcess(job);
-  const paths = fake.current.requests.map((r) => r.url.replace('/v2/analytics/organizations/acme/suites/web', ''));
+  // The Builds API read comes first; these scenarios are about the run, so their paths leave it out.
+  const paths = fake.current.requests.filter((r) => !r.url.startsWith('/v2/organizations/')).map((r) => r.url.replace('/v2/analytics/organizations/acme/suites/web', ''));
   return { ...result, paths, api: fake.current };
 }
 
@@ -33,7 +34,8 @@ describe('plugin: verdicts', () => {
       `/runs/${RUN_ID}`,
     ]);
     expect(r.agentCalls).toEqual([]); // nothing is posted for a pass
-    expect(r.stdout).toMatch(/--- :test_tube: Test Engine gate .*: web in acme/);
+    expect(r.stdout).toMatch(/--- :test_tube: Test Engine gate .*: every suite of web #42 in acme/);
+    expect(r.stdout).toMatch(/The build could not be read: build 42 of pipeline "web" was not found .*no test is excused as passed on retry/);
     expect(r.stdout).toMatch(/web: no Test Engine run for build .* yet/);
     expect(r.stdout).toMatch(/web: run found: https:\/\/buildkite\.com\/.*runs\/64374307/);
     expect(r.stdout).toMatch(/web: state running → finished \[\d/);
@@ -61,7 +63,7 @@ describe('plugin: verdicts', () => {
     expect(r.paths.slice(-3)).toEqual([
       `/runs/${RUN_ID}/failed_executions?per_page=100&include_failure_expanded=true`,
       `/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests?tags=result%3A~failed&per_page=100&state=muted`,
-      `/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests?tags=result%3A~failed&per_page=100`,
+      `/v2/analytics/organizations/acme/builds/${BUILD_ID}/tests?tags=result%3A~failed&per_page=100&state=enabled`,
     ]);
   });
 
@@ -115,7 +117,8 @@ describe('plugin: verdicts', () => {
     const r = await runPlugin({ config: { 'api-url': fake.current.url, ...FAST } });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/401 Unauthorized.*\$BUILDKITE_API_TOKEN/);
-    expect(fake.current.requests).toHaveLength(1);
+    // The Builds API's 401 is only "the build could not be read"; the suite's own 401 is the verdict.
+    expect(fake.current.requests.map((q) => q.status)).toEqual([401, 401]);
     for (const text of [r.stdout, r.stderr, ...r.agentCalls.map((c) => c.stdin + c.args.join(' '))]) expect(text).not.toContain(TOKEN);
   });
 

@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { BuildTestPage, FailureList } from '../../src/api/endpoints.js';
+import type { BuildTestPage, BuildTestsQuery, FailureList } from '../../src/api/endpoints.js';
 import { RateLimitBudget } from '../../src/api/rate-limit.js';
-import type { Run } from '../../src/api/schemas.js';
+import type { Build, Run } from '../../src/api/schemas.js';
 import { ApiError, CancelledError, TransientApiError } from '../../src/errors.js';
-import { gateSuite, type GateApi, type GateSettings } from '../../src/gate/index.js';
+import type { JobEvidence } from '../../src/gate/excuse.js';
+import { gateSuite, type GateApi, type GateDeps, type GateSettings } from '../../src/gate/index.js';
+import { FailedTestsByJob } from '../../src/gate/job-tests.js';
+import { BuildView, type BuildReading } from '../../src/gate/read-build.js';
 import { Secrets } from '../../src/secrets.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const run = (state: Run['state'], result: Run['result']): Run => ({ id: 'r1', state, result, web_url: 'https://buildkite.com/r1' });
-const FAILURES: FailureList = { executions: [{ test_name: 'a' }], total: 1, exact: true };
+const FAILURES: FailureList = { executions: [{ test_name: 'a' }], total: 1, exact: true, readTestIds: new Set([null]) };
 
 /** Answers from scripts: each call takes the next answer; the last one repeats. Errors are thrown. */
 export class ScriptedApi implements GateApi {
@@ -18,8 +21,9 @@ export class ScriptedApi implements GateApi {
     readonly runs: (Run | Error)[] = [],
     readonly failures: (FailureList | Error)[] = [FAILURES],
     readonly clock?: FakeClock,
-    /** Build tests pages: [muted pages, failing pages]; an Error is thrown at the first page. */
-    readonly buildTestPages: { muted: BuildTestPage[] | Error; failing: BuildTestPage[] | Error } = { muted: [], failing: [] },
+    /** Build tests pages: [muted pages, failing pages, per job]; an Error is thrown at the first page. */
+    readonly buildTestPages: { muted: BuildTestPage[] | Error; failing: BuildTestPage[] | Error; jobs?: Record<string, BuildTestPage[]> } = { muted: [], failing: [] },
+    readonly build: Build | Error = new ApiError('no build', 404),
   ) {}
   #next<T>(script: (T | Error)[]): T {
     const answer = script.length > 1 ? script.shift()! : script[0]!;
@@ -38,10 +42,17 @@ export class ScriptedApi implements GateApi {
     this.calls.push(`failures@${this.clock?.time ?? ''}`);
     return this.#next(this.failures);
   }
-  async *buildTests(_build: string, filter: { muted: boolean }): AsyncGenerator<BuildTestPage> {
-    const pages = filter.muted ? this.buildTestPages.muted : this.buildTestPages.failing;
+  async getBuild(): Promise<Build> {
+    this.calls.push(`build@${this.clock?.time ?? ''}`);
+    if (this.build instanceof Error) throw this.build;
+    return this.build;
+  }
+  async *buildTests(_build: string, query: BuildTestsQuery): AsyncGenerator<BuildTestPage> {
+    const job = query.tags.find((t) => t.startsWith('build.job_id:'))?.slice('build.job_id:'.length);
+    const kind = job ? `job ${job}` : query.state === 'muted' ? 'muted' : 'tests';
+    const pages = job ? (this.buildTestPages.jobs?.[job] ?? []) : query.state === 'muted' ? this.buildTestPages.muted : this.buildTestPages.failing;
     for (let i = 0; ; i++) {
-      this.calls.push(`${filter.muted ? 'muted' : 'tests'}#${i + 1}`);
+      this.calls.push(`${kind}#${i + 1}`);
       if (pages instanceof Error) throw pages;
       const page = pages[i] ?? { tests: [], more: false };
       yield page;
@@ -58,7 +69,20 @@ const SETTINGS: GateSettings = {
   maxFailures: 50,
   flakyTests: 'fail',
   mutedTests: 'fail',
+  build: undefined,
+  hasApiToken: true,
+  jobId: undefined,
+  host: 'buildkite',
 };
+
+/** Step 5b's evidence from a build reading (a build with these jobs), or from none. */
+export function evidenceOf(deps: GateDeps, build?: Build): JobEvidence {
+  const reading: BuildReading = build ? { build, at: 0 } : { unavailable: 'no build in this test' };
+  return {
+    build: new BuildView(reading, async () => reading, undefined),
+    failedTests: build ? new FailedTestsByJob(deps.api, build.id, Infinity, 'web') : undefined,
+  };
+}
 
 function setup(lists: (Run[] | Error)[], runs: (Run | Error)[] = [], failures?: (FailureList | Error)[], budget = new RateLimitBudget()) {
   const clock = new FakeClock();
@@ -66,7 +90,7 @@ function setup(lists: (Run[] | Error)[], runs: (Run | Error)[] = [], failures?: 
   const lines: string[] = [];
   const controller = new AbortController();
   const deps = { api, clock, budget, signal: controller.signal, log: (l: string) => lines.push(l), secrets: new Secrets() };
-  return { clock, api, lines, controller, gate: (settings: Partial<GateSettings> = {}) => gateSuite(deps, { ...SETTINGS, ...settings }, 'web') };
+  return { clock, api, lines, controller, gate: (settings: Partial<GateSettings> = {}) => gateSuite(deps, { ...SETTINGS, ...settings }, 'web', { phase: 'finding' }, evidenceOf(deps)) };
 }
 
 describe('gateSuite', () => {
@@ -199,13 +223,14 @@ describe('excuseFailures (step 5b): sorting and paging', () => {
     name: id,
     executions_count_by_result: { passed, failed },
   });
-  const failuresOf = (...ids: string[]): FailureList => ({ executions: ids.map((id) => ({ test_id: id, test_name: id })), total: ids.length, exact: true });
+  const failuresOf = (...ids: string[]): FailureList => ({ executions: ids.map((id) => ({ test_id: id, test_name: id })), total: ids.length, exact: true, readTestIds: new Set(ids) });
+  const BUILD: Build = { id: 'b1', jobs: [] };
 
-  function excuse(pages: ConstructorParameters<typeof ScriptedApi>[4], failures: FailureList, settings: Partial<GateSettings> = {}) {
+  function excuse(pages: ConstructorParameters<typeof ScriptedApi>[4], failures: FailureList, settings: Partial<GateSettings> = {}, build: Build | undefined = BUILD) {
     const clock = new FakeClock();
     const api = new ScriptedApi([[run('finished', 'failed')]], [], [failures], clock, pages);
     const deps = { api, clock, budget: new RateLimitBudget(), signal: new AbortController().signal, log: () => {}, secrets: new Secrets() };
-    return { api, outcome: gateSuite(deps, { ...SETTINGS, flakyTests: 'pass', mutedTests: 'pass', ...settings }, 'web') };
+    return { api, outcome: gateSuite(deps, { ...SETTINGS, flakyTests: 'pass', mutedTests: 'pass', ...settings }, 'web', { phase: 'finding' }, evidenceOf(deps, build)) };
   }
 
   it('counts a test that is both muted and passed on retry as muted', async () => {

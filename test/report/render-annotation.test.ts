@@ -19,7 +19,7 @@ function failed(executions: FailedExecution[], total = executions.length, exact 
     verdict: 'failed',
     reason: 'the run finished with failed tests',
     run: RUN,
-    failures: { executions, total, exact },
+    failures: { executions, total, exact, readTestIds: new Set(executions.map((e) => e.test_id ?? null)) },
     elapsedMs: 4_200,
   };
 }

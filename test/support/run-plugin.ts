@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
 import { readAgentCalls, writeStandInAgent, type AgentCall } from '../../sim/agent-stub.js';
-import type { FakeRun, FakeTestEngine } from '../../sim/fake-test-engine.js';
+import type { FakeBuild, FakeJob, FakeRun, FakeTestEngine } from '../../sim/fake-test-engine.js';
 import { run } from '../../src/main.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -49,6 +49,14 @@ const BASH = existsSync('/bin/bash') ? '/bin/bash' : 'bash';
 export const BUILD_ID = '0190a3b2-6c1f-7c3e-9a4b-2f1d5e8c7a60';
 export const TOKEN = 'bkua_0123456789abcdef0123456789abcdef01234567';
 export const RUN_ID = '64374307-12ab-4b13-a3f3-6a408f644ea2';
+export const BUILD_NUMBER = 42;
+/** The gate's own job ($BUILDKITE_JOB_ID): running while the gate runs. */
+export const GATE_JOB_ID = '0190a3b2-0000-4000-8000-00000000c0de';
+
+/** Build 42 of pipeline web (BUILD_ID) in the Builds API, with these jobs and the gate's own, running. */
+export function fakeBuild(jobs: FakeJob[] = [], extra: Partial<FakeBuild> = {}): FakeBuild {
+  return { pipeline: 'web', number: BUILD_NUMBER, id: BUILD_ID, state: 'running', jobs: [...jobs, { id: GATE_JOB_ID, name: 'Test Engine gate', state: 'running' }], ...extra };
+}
 
 /** The run of BUILD_ID, moving along `timeline`. */
 export function fakeRun(timeline: FakeRun['timeline'], extra: Partial<FakeRun> = {}): FakeRun {
@@ -85,6 +93,8 @@ function jobEnv(bin: string, options: RunOptions): Record<string, string> {
     BUILDKITE_ORGANIZATION_SLUG: 'acme',
     BUILDKITE_PIPELINE_SLUG: 'web',
     BUILDKITE_BUILD_ID: BUILD_ID,
+    BUILDKITE_BUILD_NUMBER: String(BUILD_NUMBER),
+    BUILDKITE_JOB_ID: GATE_JOB_ID,
     BUILDKITE_API_TOKEN: TOKEN,
     ...(options.config ? { BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify(options.config) } : {}),
     ...options.env,
