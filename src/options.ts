@@ -29,7 +29,7 @@ export const PATTERNS = {
 /** The oldest Node.js that runs dist/index.js (process.getBuiltinModule, undici 7); hooks/command checks it. */
 export const MIN_NODE_VERSION = { major: 20, minor: 18 } as const;
 /** The image hooks/command runs the bundle in when the agent's Node.js is missing or too old. */
-export const DEFAULT_NODE_IMAGE = 'node:22.12.0-alpine3.21';
+export const DEFAULT_NODE_IMAGE = 'node:24.11.1-alpine3.22';
 
 export interface OptionSpec {
   readonly name: string;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { actionManifest, pluginManifest, withHookDefaults, withReadmeTables } from '../scripts/manifests.js';
+import { DEFAULT_NODE_IMAGE } from '../src/options.js';
 import { ROOT } from './support/run-plugin.js';
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -25,6 +26,20 @@ describe('generated files match src/options.ts (run `npm run manifests` when thi
   it("hooks/command's defaults (minimum Node.js, node image)", () => {
     const hook = read('hooks/command');
     expect(withHookDefaults(hook)).toBe(hook);
+  });
+
+  it('README.md stays a README for users (under 30 KB); the engineering notes live in docs/', () => {
+    expect(Buffer.byteLength(read('README.md'))).toBeLessThan(30 * 1024);
+    for (const doc of ['docs/performance.md', 'docs/how-it-works.md', 'docs/development.md']) expect(read('README.md')).toContain(`](${doc})`);
+  });
+
+  it('one default node image: plugin.yml, hooks/command and every image the README names', () => {
+    expect(parse(read('plugin.yml')).configuration.properties['node-image'].default).toBe(DEFAULT_NODE_IMAGE);
+    expect(read('hooks/command')).toContain(`default_node_image="${DEFAULT_NODE_IMAGE}"`);
+    const named = [...read('README.md').matchAll(/node:\d+\.\d+\.\d+-alpine[\d.]+/g)].map((m) => m[0]);
+    expect(named.length).toBeGreaterThan(0);
+    expect(new Set(named)).toEqual(new Set([DEFAULT_NODE_IMAGE]));
+    expect(DEFAULT_NODE_IMAGE).toMatch(/^node:24\./);
   });
 });
 

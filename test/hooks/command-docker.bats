@@ -9,7 +9,7 @@ load helpers
   run_hook
 
   assert_failure 2
-  assert_output --partial "needs Node.js 20.18 or newer (this agent has v20.17.0), or Docker to run it in node:22.12.0-alpine3.21"
+  assert_output --partial "needs Node.js 20.18 or newer (this agent has v20.17.0), or Docker to run it in node:24.11.1-alpine3.22"
   assert_output --partial "Install Node.js 20.18+ or Docker on the agent."
   unstub node
 }
@@ -25,14 +25,14 @@ load helpers
     HTTPS_PROXY=http://proxy:3128 NO_PROXY=localhost UNRELATED=1
 
   assert_failure 3
-  assert_output --partial "running test-engine-gate in node:22.12.0-alpine3.21 (this agent has no node on PATH)"
+  assert_output --partial "running test-engine-gate in node:24.11.1-alpine3.22 (this agent has no node on PATH)"
   refute_output --partial "secret"
   run cat "${BATS_TEST_TMPDIR}/docker-args"
   assert_output "$(printf '%s\n' run --rm --init --volume "${ROOT}:/test-engine-gate:ro" --workdir /test-engine-gate \
     --env BUILDKITE --env BUILDKITE_AGENT_ACCESS_TOKEN --env BUILDKITE_API_TOKEN --env BUILDKITE_BUILD_ID \
     --env BUILDKITE_PLUGIN_CONFIGURATION --env HTTPS_PROXY --env NO_PROXY \
     --volume "${BATS_MOCK_BINDIR}/buildkite-agent:/usr/bin/buildkite-agent:ro" \
-    node:22.12.0-alpine3.21 node /test-engine-gate/dist/index.js --buildkite-plugin)"
+    node:24.11.1-alpine3.22 node /test-engine-gate/dist/index.js --buildkite-plugin)"
   unstub docker
 }
 
@@ -68,7 +68,7 @@ load helpers
   run_hook
 
   assert_failure 2
-  assert_output --partial "(this agent has no node on PATH), or Docker to run it in node:22.12.0-alpine3.21, and there is no docker on PATH."
+  assert_output --partial "(this agent has no node on PATH), or Docker to run it in node:24.11.1-alpine3.22, and there is no docker on PATH."
 }
 
 @test "an unknown run-in-docker value is an error before anything runs" {
