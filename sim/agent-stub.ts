@@ -9,13 +9,15 @@ import { join } from 'node:path';
 export interface StandInAgent {
   /** Exit status of every call but `oidc request-token` (a failing agent); 'hang' never answers. */
   readonly exit?: number | 'hang';
-  /** `oidc request-token`: print a JWT (default), or fail as an agent without OIDC would. */
-  readonly oidc?: 'mint' | 'fail';
+  /** `oidc request-token`: print a JWT (default), fail as an agent without OIDC would, or never answer. */
+  readonly oidc?: 'mint' | 'fail' | 'hang';
 }
 
 export interface AgentCall {
   readonly args: string[];
   readonly stdin: string;
+  /** The process id of the call (a hanging call's, to check that it was ended). */
+  readonly pid: number;
 }
 
 export function writeStandInAgent(bin: string, calls: string, agent: StandInAgent = {}): void {
@@ -26,9 +28,10 @@ export function writeStandInAgent(bin: string, calls: string, agent: StandInAgen
 # Unique and in call order even when two calls overlap (several suites annotate at once).
 n="$(date +%s%N)-$$"
 printf '%s\\n' "$@" > "${calls}/$n.args"
+echo "$$" > "${calls}/$n.pid"
 cat > "${calls}/$n.stdin"
 if [[ "$1 $2" == "oidc request-token" ]]; then
-  ${agent.oidc === 'fail' ? oidcFailure : ''}
+  ${agent.oidc === 'fail' ? oidcFailure : agent.oidc === 'hang' ? 'exec sleep 60' : ''}
   while [[ $# -gt 0 ]]; do [[ "$1" == --audience ]] && aud="$2"; shift; done
   b64() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
   printf '%s.%s.c2lnbmF0dXJl\\n' "$(printf '{"alg":"RS256","typ":"JWT"}' | b64)" \\
@@ -49,5 +52,6 @@ export function readAgentCalls(calls: string): AgentCall[] {
     .map((f) => ({
       args: readFileSync(join(calls, f), 'utf8').trimEnd().split('\n'),
       stdin: readFileSync(join(calls, f.replace('.args', '.stdin')), 'utf8'),
+      pid: Number(readFileSync(join(calls, f.replace('.args', '.pid')), 'utf8')),
     }));
 }

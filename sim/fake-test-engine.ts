@@ -95,6 +95,8 @@ export type FaultKind =
   | { kind: 'body'; body: string; contentType?: string }
   | { kind: 'reset' }
   | { kind: 'reset-mid-body' }
+  /** Headers at once, then the body one byte every `everyMs`, for as long as the client listens. */
+  | { kind: 'trickle'; everyMs: number }
   | { kind: 'hang' };
 
 export interface Fault {
@@ -597,6 +599,17 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         res.write('{"id": "partial", "state": "run');
         setTimeout(() => res.socket?.destroy(), 10);
         return;
+      case 'trickle': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const body = '[' + ' '.repeat(1_000_000);
+        let i = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || i >= body.length) return clearInterval(timer);
+          res.write(body[i++]!);
+        }, fault.everyMs);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
       case 'hang':
         return; // never answers; closed when the server closes
     }

@@ -6,11 +6,11 @@
  */
 import type { Credential } from './api/transport.js';
 import type { ApiToken, Config } from './config.js';
-import { GateError } from './errors.js';
+import { CancelledError, GateError } from './errors.js';
 import type { Secrets } from './secrets.js';
 
 /** Prints a JWT for the audience, valid for the lifetime; throws a MintError with the agent's own words. */
-export type MintToken = (audience: string, lifetimeSeconds: number) => Promise<string>;
+export type MintToken = (audience: string, lifetimeSeconds: number, signal?: AbortSignal) => Promise<string>;
 
 /** The agent could not mint a token; `detail` is its own error line. */
 export class MintError extends GateError {
@@ -91,6 +91,7 @@ class OidcCredential implements Credential {
     try {
       jwt = (await this.mint(this.#audience, this.settings.lifetimeSeconds)).trim();
     } catch (error) {
+      if (error instanceof CancelledError) throw error;
       const said = error instanceof Error ? error.message : String(error);
       throw new MintError(`Could not get an OIDC token for suite "${this.suite}" from buildkite-agent (${said}).`, { fix: mintAdvice(this.suite, this.settings), docs: OIDC_DOCS });
     }

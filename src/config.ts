@@ -101,7 +101,8 @@ function reject(ctx: { issues: unknown[] }, input: unknown, message: string): ne
 function schemaFor(option: OptionSpec): z.ZodMiniType {
   switch (option.type) {
     case 'string':
-      return z.string().check(z.trim(), z.minLength(1), z.maxLength(option.maxLength ?? 10_000));
+      // One line: a line break in a context or an image name is a mistake, never meant.
+      return z.string().check(z.trim(), z.minLength(1), z.maxLength(option.maxLength ?? 10_000), z.regex(/^[^\r\n]*$/));
     case 'slug':
       return slug;
     case 'slug-list':
@@ -130,7 +131,10 @@ function schemaFor(option: OptionSpec): z.ZodMiniType {
           if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
             return reject(ctx, s, 'https: plain http would send the API token in clear text (allowed only for a loopback host such as 127.0.0.1)');
           }
-          if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+          if (url.username || url.password) {
+            return reject(ctx, s, `${describeType(option)} without credentials: the token goes only in the Authorization header, and a password in api-url would be printed and sent wherever the URL goes`);
+          }
+          if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) {
             return reject(ctx, s, describeType(option) + ', without query, fragment or credentials');
           }
           return url.href.replace(/\/+$/, '');
@@ -149,6 +153,10 @@ function schemaFor(option: OptionSpec): z.ZodMiniType {
 }
 
 function show(value: unknown): string {
+  // JSON has no Infinity (1e400 in YAML) or NaN: say what they are, not "null".
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  // A URL's credentials are never printed, not even in the message that refuses them.
+  if (typeof value === 'string') value = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1[credentials]@');
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }

@@ -129,6 +129,7 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
   });
   const transport = new Transport({
     apiUrl: config.apiUrl,
+    requestTimeoutMs: config.requestTimeoutMs,
     dispatcher,
     signal: controller.signal,
     log: (line) => log.line(line),
@@ -137,7 +138,9 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
     userAgent: `test-engine-gate/${VERSION}`,
     ...(runtime.random ? { random: runtime.random } : {}),
   });
-  const credentialFor = credentials(config, host.mintToken, secrets);
+  const mint = host.mintToken;
+  // An interrupt ends a mint in flight, and the agent process with it.
+  const credentialFor = credentials(config, mint && ((audience, lifetime) => mint(audience, lifetime, controller.signal)), secrets);
   const api = new TestEngineApi(transport, { apiUrl: config.apiUrl, org: config.org, credentialFor });
   const progress = new Map<string, SuiteProgress>();
   try {

@@ -159,7 +159,7 @@ export const OPTIONS = [
     type: 'seconds',
     default: 30,
     min: 1,
-    description: 'Seconds one HTTP request may wait for headers or for more body before it is abandoned and retried.',
+    description: 'Seconds one HTTP request may take as a whole, headers and body, before it is abandoned and retried; never past `timeout`.',
   },
   {
     name: 'max-failures',
@@ -217,7 +217,7 @@ export function optionsFor(host: HostKind): readonly OptionSpec[] {
 export function describeType(option: OptionSpec): string {
   switch (option.type) {
     case 'string':
-      return option.maxLength ? `a string of at most ${option.maxLength} characters` : 'a non-empty string';
+      return option.maxLength ? `a non-empty line of at most ${option.maxLength} characters` : 'a non-empty line of text';
     case 'slug':
       return 'a slug: letters, digits, "-" and "_", such as my-org';
     case 'slug-list':

@@ -30,6 +30,14 @@ function problems(fn: () => unknown): string[] {
 }
 
 describe('parseConfig', () => {
+  it('says what a blank or multi-line context is, and shows a number JSON cannot hold as itself', () => {
+    expect(() => plugin({ context: '   ' })).toThrow(/Invalid value for "context" .*: "   "\. Expected a non-empty line of at most 100 characters\./);
+    expect(() => plugin({ context: 'gate\n+++ forged' })).toThrow(/Invalid value for "context" .*Expected a non-empty line of at most 100 characters/);
+    // The agent hands pipeline.yml's `timeout: 1e400` over as that JSON literal, which parses to Infinity.
+    const raw = { ...ENV, BUILDKITE_PLUGIN_CONFIGURATION: '{"timeout": 1e400}' };
+    expect(() => parseConfig({ host: 'buildkite', ...readPluginValues(raw), env: raw })).toThrow(/Invalid value for "timeout" \(from plugin option "timeout"\): Infinity\./);
+  });
+
   it('takes an empty string as "not set": the default applies', () => {
     expect(plugin({ 'poll-interval': '' }).pollIntervalMs).toBe(5_000);
   });

@@ -3,6 +3,7 @@
  * and their paging. Every request goes through the transport, which retries; nothing here does.
  */
 import type { RunLookup } from '../config.js';
+import { CancelledError, GateError } from '../errors.js';
 import { pageNumberOf, type PageLinks } from './link.js';
 import { Build, BuildTestList, FailedExecutionList, Run, RunList, type BuildTest, type FailedExecution } from './schemas.js';
 import type { Credential, RequestSubject, Transport } from './transport.js';
@@ -18,8 +19,10 @@ export interface FailureList {
   /** Every failed execution of the run: exact, or a lower bound when the API gave no `last` link. */
   readonly total: number;
   readonly exact: boolean;
-  /** The test of every execution read — past the first `want` too — for step 5b's evidence; `null` for one without `test_id`. */
-  readonly readTestIds: ReadonlySet<string | null>;
+  /** The test of every execution read — past the first `want` too — with its name, for step 5b's evidence; `null` for one without `test_id`. */
+  readonly readTests: ReadonlyMap<string | null, string | undefined>;
+  /** Why the listing stopped short: the executions above are what was read, and `total` a lower bound. */
+  readonly cutShort?: string;
 }
 
 export interface BuildTestPage {
@@ -100,27 +103,40 @@ export class TestEngineApi {
     let url: string | undefined =
       `${this.suiteUrl(suite)}/runs/${encodeURIComponent(runId)}/failed_executions?per_page=${PER_PAGE}&include_failure_expanded=true`;
     const executions: FailedExecution[] = [];
-    const readTestIds = new Set<string | null>();
+    const readTests = new Map<string | null, string | undefined>();
     let read = 0;
     let firstPageSize: number | undefined;
     let links: PageLinks = {};
     while (url) {
-      const page: { data: FailedExecution[]; links: PageLinks } = await this.#transport.getJson(url, FailedExecutionList, subject, deadlineMs);
+      let page: { data: FailedExecution[]; links: PageLinks };
+      try {
+        page = await this.#transport.getJson(url, FailedExecutionList, subject, deadlineMs);
+      } catch (error) {
+        // What was read is shown, counted "at least"; with nothing read, the caller says the listing failed.
+        if (read === 0 || !(error instanceof GateError) || error instanceof CancelledError) throw error;
+        return { executions, total: read, exact: false, readTests, cutShort: error.message };
+      }
       firstPageSize ??= page.data.length;
       read += page.data.length;
-      for (const execution of page.data) readTestIds.add(execution.test_id ?? null);
+      for (const execution of page.data) readTests.set(execution.test_id ?? null, execution.test_name ?? undefined);
       executions.push(...page.data.slice(0, want - executions.length));
       links = page.links;
       if (executions.length >= want || page.data.length === 0) break;
       url = links.next;
     }
-    if (!links.next) return { executions, total: read, exact: true, readTestIds };
+    if (!links.next) return { executions, total: read, exact: true, readTests };
     const lastNumber = links.last ? pageNumberOf(links.last) : undefined;
-    if (!links.last || lastNumber === undefined) return { executions, total: read, exact: false, readTestIds };
-    const last = await this.#transport.getJson(links.last, FailedExecutionList, subject, deadlineMs);
-    for (const execution of last.data) readTestIds.add(execution.test_id ?? null);
+    if (!links.last || lastNumber === undefined) return { executions, total: read, exact: false, readTests };
+    let last: { data: FailedExecution[] };
+    try {
+      last = await this.#transport.getJson(links.last, FailedExecutionList, subject, deadlineMs);
+    } catch (error) {
+      if (!(error instanceof GateError) || error instanceof CancelledError) throw error;
+      return { executions, total: read, exact: false, readTests, cutShort: error.message };
+    }
+    for (const execution of last.data) readTests.set(execution.test_id ?? null, execution.test_name ?? undefined);
     const perPage = Number(new URL(links.last).searchParams.get('per_page')) || firstPageSize || PER_PAGE;
-    return { executions, total: (lastNumber - 1) * perPage + last.data.length, exact: true, readTestIds };
+    return { executions, total: (lastNumber - 1) * perPage + last.data.length, exact: true, readTests };
   }
 
   /**

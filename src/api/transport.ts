@@ -40,6 +40,8 @@ const MAX_RETRIES = 5;
 /** Backoff: 0.5 s, 1 s, 2 s, 4 s, 8 s ceilings (10 s at most), each jittered within [½, 1] of its ceiling. */
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
+/** The least time one request gets, whatever is left before the deadline. */
+const MIN_REQUEST_MS = 1_000;
 /** A 429 that names a reset of 0 s must still not turn into a tight loop. */
 const MIN_RATE_LIMIT_WAIT_MS = 500;
 
@@ -83,6 +85,11 @@ export interface RequestSubject {
 
 export interface TransportOptions {
   readonly apiUrl: string;
+  /**
+   * How long one request may take, headers and whole body: undici's body timeout restarts with every chunk, so
+   * a body that trickles in would otherwise never time out. Unset, only undici's own timeouts apply.
+   */
+  readonly requestTimeoutMs?: number;
   readonly dispatcher: Dispatcher;
   readonly signal: AbortSignal;
   readonly log: (line: string) => void;
@@ -133,7 +140,7 @@ export class Transport {
     let renewed = false;
     for (;;) {
       await this.#waitForBudget(deadlineMs);
-      const answer = await this.#send(url, subject.credential);
+      const answer = await this.#send(url, subject.credential, deadlineMs);
       // Each transient case sets how long to wait, what to log, and what to throw when no retry is left.
       let waitMs: number;
       let line: string;
@@ -177,12 +184,19 @@ export class Transport {
     }
   }
 
-  async #send(url: string, credential: Credential): Promise<Answer> {
-    const { signal, dispatcher, clock } = this.#options;
+  async #send(url: string, credential: Credential, deadlineMs: number): Promise<Answer> {
+    const { dispatcher, clock } = this.#options;
     // Outside the try: a credential that cannot be had (an OIDC token the agent will not mint) is not a fault to retry.
     const authorization = await credential.authorization();
     this.budget.spend(clock.now());
     this.#sent++;
+    // The whole request — headers and every byte of the body — within request-timeout, and never past the deadline.
+    // A read sent at the deadline (the last poll) still gets a moment to answer.
+    const limitMs = Math.ceil(Math.max(MIN_REQUEST_MS, Math.min(this.#options.requestTimeoutMs ?? Infinity, deadlineMs - clock.now())));
+    // Timers take at most 2^31 − 1 ms (24.8 days): a limit further out than that is no limit.
+    const timer = limitMs <= 2 ** 31 - 1 ? AbortSignal.timeout(limitMs) : undefined;
+    const signal = timer ? AbortSignal.any([this.#options.signal, timer]) : this.#options.signal;
+    let headersArrived = false;
     try {
       const { origin, pathname, search } = new URL(url);
       const response = await dispatcher.request({
@@ -196,11 +210,16 @@ export class Transport {
           'user-agent': this.#options.userAgent ?? 'test-engine-gate',
         },
       });
+      headersArrived = true;
       const headers = response.headers as Headers;
       this.budget.update(headers, clock.now());
       return { status: response.statusCode, headers, text: await response.body.text() };
     } catch (error) {
-      if (signal.aborted) throw cancelled(signal);
+      if (this.#options.signal.aborted) throw cancelled(this.#options.signal);
+      if (timer?.aborted) {
+        const code = headersArrived ? 'UND_ERR_BODY_TIMEOUT' : 'UND_ERR_HEADERS_TIMEOUT';
+        return { fault: Object.assign(new Error(`no complete response within ${formatSeconds(limitMs)}`), { code }) };
+      }
       return { fault: error instanceof Error ? error : new Error(String(error)) };
     }
   }
@@ -296,7 +315,7 @@ function apiSaid(text: string): string {
 function networkFault(error: Error & { code?: string }): string {
   const messages: Record<string, string> = {
     UND_ERR_HEADERS_TIMEOUT: 'no response headers within request-timeout',
-    UND_ERR_BODY_TIMEOUT: 'the response body stalled for longer than request-timeout',
+    UND_ERR_BODY_TIMEOUT: 'the response body did not complete within request-timeout',
     UND_ERR_CONNECT_TIMEOUT: 'could not connect in time',
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',

@@ -167,11 +167,11 @@ function missingEvidence(suite: string, excusedTests: readonly ExcusedTest[], fa
     return `${nothing}: the Build tests API lists no failing test of suite "${suite}" for this build (its window runs from the build's creation to its finish, at most 24 hours).`;
   }
   if (!failures) return `${nothing}: the failed executions could not be listed, so the excuses could not be checked against them.`;
-  if (failures.readTestIds.size === 0) return `${nothing}: the run lists no failed execution to check the excuses against.`;
+  if (failures.readTests.size === 0) return `${nothing}: the run lists no failed execution to check the excuses against.`;
   const ids = new Set(excusedTests.map((t) => t.id));
-  const unlisted = [...failures.readTestIds].filter((id) => id === null || !ids.has(id));
+  const unlisted = [...failures.readTests.keys()].filter((id) => id === null || !ids.has(id));
   if (unlisted.length) {
-    const named = failures.executions.find((e) => (e.test_id ?? null) === unlisted[0])?.test_name;
+    const named = failures.readTests.get(unlisted[0]!);
     const example = named ? ` (such as "${cleanLine(named, 200).text}")` : '';
     return `${nothing}: the Build tests API does not list ${unlisted.length === 1 ? 'a failing test' : `${unlisted.length} failing tests`} of the run${example}.`;
   }
@@ -198,10 +198,13 @@ function excused(test: BuildTest): ExcusedTest {
   };
 }
 
+/** The hint's one short try: it comes after the timeout, and must not hold the verdict back. */
+const HINT_MS = 5_000;
+
 /** The suites with failing results in this build, for the "is suite-slug right?" hint: one request, never an error. */
 export async function suitesWithResults(poll: Poll, buildId: string): Promise<string[]> {
   try {
-    for await (const page of poll.deps.api.buildTests(buildId, { tags: ['result:~failed'] }, poll.now + EXCUSE_GRACE_MS, poll.suite)) {
+    for await (const page of poll.deps.api.buildTests(buildId, { tags: ['result:~failed'] }, poll.now + HINT_MS, poll.suite)) {
       return [...new Set(page.tests.map(suiteOfTest).filter((s): s is string => s !== undefined))].sort();
     }
   } catch (error) {

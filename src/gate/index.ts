@@ -151,9 +151,15 @@ export async function gateSuite(
   } catch (error) {
     if (error instanceof CancelledError || deps.signal.aborted) throw deps.signal.reason ?? error;
     if (!(error instanceof GateError)) throw error;
+    const why = deps.secrets.redact(error.message);
+    // Failed is final: no later 401/403/404, nor a failed OIDC re-mint, moves a verdict away from it.
+    if (progress.run?.result === 'failed') {
+      poll.log(`a later read failed (${why}); the run's result was failed, and failed is final`);
+      return done({ verdict: 'failed', run: progress.run, reason: 'the run has failed tests', failuresError: `a later read failed: ${why}` });
+    }
     return done({
       verdict: 'error',
-      reason: deps.secrets.redact(error.message),
+      reason: why,
       ...(error.fix ? { advice: [deps.secrets.redact(error.fix)] } : {}),
       ...(error.docs ? { docs: error.docs } : {}),
       ...(progress.run ? { run: progress.run } : {}),

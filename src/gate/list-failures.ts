@@ -18,6 +18,7 @@ export async function listFailures(poll: Poll, run: Run): Promise<Listing> {
   try {
     const failures = await poll.deps.api.failedExecutions(poll.suite, run.id, poll.settings.maxFailures, deadline);
     poll.log(`${failures.exact ? '' : 'at least '}${failures.total} failed execution${failures.total === 1 ? '' : 's'}`);
+    if (failures.cutShort) poll.log(`the listing stopped short, showing what was read: ${poll.deps.secrets.redact(failures.cutShort)}`);
     return { failures };
   } catch (error) {
     if (!(error instanceof TransientApiError || error instanceof ApiError)) throw error;

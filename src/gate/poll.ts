@@ -101,8 +101,8 @@ export class Poll {
     await clock.sleep(Math.min(pace.intervalMs, Math.max(0, this.deadline - clock.now())), signal);
   }
 
-  /** " (last error: …)" when a read was given up on, for inconclusive reasons. */
+  /** "; the last read failed: …" when a read was given up on, for inconclusive reasons (its own full stop dropped). */
   get lastErrorNote(): string {
-    return this.lastError ? ` (last error: ${this.lastError})` : '';
+    return this.lastError ? `; the last read failed: ${this.lastError.replace(/[.\s]+$/, '')}` : '';
   }
 }

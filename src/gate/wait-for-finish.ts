@@ -9,8 +9,8 @@ import { formatSeconds } from '../clock.js';
 import type { Poll } from './poll.js';
 import type { SuiteOutcome } from './verdict.js';
 
-/** The read that confirms a pass may run a little past `timeout`: the pass was seen in time. */
-const SETTLE_READ_GRACE_MS = 30_000;
+/** The read that confirms a pass may run a little past `timeout` — one short try: the pass was seen in time. */
+const SETTLE_READ_GRACE_MS = 5_000;
 
 export type Waiting = { readonly failed: Run } | { readonly outcome: Omit<SuiteOutcome, 'suite' | 'elapsedMs'> };
 
@@ -41,7 +41,8 @@ export async function waitForFinish(poll: Poll, found: Run): Promise<Waiting> {
       if (settings.settleMs === 0) return { outcome: { verdict: 'passed', run, reason: 'the run finished and passed' } };
       progress.phase = 'settling';
       poll.log(`finished and passed; reading it again in ${formatSeconds(settings.settleMs)} to confirm (settle)`);
-      await deps.clock.sleep(settings.settleMs, deps.signal);
+      // Every wait ends at the deadline, the settle wait too; the confirming read still comes.
+      await deps.clock.sleep(Math.min(settings.settleMs, Math.max(0, poll.deadline - poll.now)), deps.signal);
       const again = await poll.read(() => deps.api.getRun(poll.suite, run.id, Math.max(poll.deadline, poll.now + SETTLE_READ_GRACE_MS)));
       progress.phase = 'waiting';
       if (again?.state === 'finished' && again.result === 'passed') {
@@ -61,9 +62,11 @@ export async function waitForFinish(poll: Poll, found: Run): Promise<Waiting> {
         return { failed: run };
       }
       const reason =
-        run.state === 'finished'
-          ? `the run finished without a result (result ${run.result}): Test Engine processed no test results for it`
-          : `the run did not finish within ${formatSeconds(settings.timeoutMs)}: it is still ${run.state}, result ${run.result}`;
+        run.state === 'finished' && run.result === 'passed'
+          ? 'the run read finished and passed, but the read that would confirm it failed, so the pass is unconfirmed'
+          : run.state === 'finished'
+            ? `the run finished without a result (result ${run.result}): Test Engine processed no test results for it`
+            : `the run did not finish within ${formatSeconds(settings.timeoutMs)}: it is still ${run.state}, result ${run.result}`;
       return { outcome: { verdict: 'inconclusive', run, reason: reason + poll.lastErrorNote, advice: timeoutAdvice(settings.timeoutMs) } };
     }
     await poll.pause();

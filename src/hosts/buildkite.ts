@@ -4,7 +4,7 @@
  */
 import { formatSeconds } from '../clock.js';
 import { parseConfig, type Config, type RawValue } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { CancelledError, ConfigError } from '../errors.js';
 import { annotationStyle, shouldReport, type SuiteOutcome } from '../gate/verdict.js';
 import { optionsFor } from '../options.js';
 import { annotationContext } from '../report/context.js';
@@ -72,7 +72,7 @@ const MAX_AGENT_STDOUT = 64 * 1024;
  * Runs `buildkite-agent` with `stdin` as its standard input. Never throws: a missing, failing or hung agent is
  * a result. Nothing secret goes into its arguments or its environment beyond what the job already has.
  */
-export function runAgent(args: readonly string[], stdin: string, env: Env, timeoutMs = AGENT_TIMEOUT_MS, captureStdout = false): Promise<AgentResult> {
+export function runAgent(args: readonly string[], stdin: string, env: Env, timeoutMs = AGENT_TIMEOUT_MS, captureStdout = false, signal?: AbortSignal): Promise<AgentResult> {
   // Loaded on first use: a passing gate, the usual case, never spawns anything.
   const { spawn } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve) => {
@@ -88,7 +88,13 @@ export function runAgent(args: readonly string[], stdin: string, env: Env, timeo
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs).unref();
-    child.on('exit', () => clearTimeout(timer));
+    // An interrupt ends the agent with the gate: nothing of it outlives the step.
+    const onAbort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       if (stderr.length < 2000) stderr += chunk;
     });
@@ -96,12 +102,13 @@ export function runAgent(args: readonly string[], stdin: string, env: Env, timeo
       clearTimeout(timer);
       resolve({ ok: false, detail: error.code === 'ENOENT' ? 'buildkite-agent is not on PATH' : error.message });
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code, killedBy) => {
       if (timedOut) return resolve({ ok: false, detail: `buildkite-agent did not finish within ${formatSeconds(timeoutMs)} and was stopped` });
+      if (signal?.aborted) return resolve({ ok: false, detail: 'buildkite-agent was stopped: the gate was interrupted' });
       resolve(
         code === 0
           ? { ok: true, detail: '', ...(captureStdout ? { stdout } : {}) }
-          : { ok: false, detail: `buildkite-agent exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` },
+          : { ok: false, detail: `buildkite-agent exited ${code ?? killedBy}: ${stderr.trim().split('\n').pop() ?? ''}` },
       );
     });
     child.stdin!.on('error', () => {}); // an agent that exits early closes its stdin; 'close' reports it
@@ -128,8 +135,9 @@ export class BuildkiteHost implements Host {
   }
 
   /** `buildkite-agent oidc request-token`: the audience and lifetime are its only arguments; the JWT comes on stdout. */
-  readonly mintToken: MintToken = async (audience, lifetimeSeconds) => {
-    const result = await runAgent(['oidc', 'request-token', '--audience', audience, '--lifetime', String(lifetimeSeconds)], '', this.#env, AGENT_TIMEOUT_MS, true);
+  readonly mintToken: MintToken = async (audience, lifetimeSeconds, signal) => {
+    const result = await runAgent(['oidc', 'request-token', '--audience', audience, '--lifetime', String(lifetimeSeconds)], '', this.#env, AGENT_TIMEOUT_MS, true, signal);
+    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError();
     if (!result.ok) throw new Error(result.detail);
     return result.stdout ?? '';
   };

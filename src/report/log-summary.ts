@@ -18,6 +18,7 @@ export function verdictLines(outcome: SuiteOutcome, secrets: Secrets): string[] 
   const lines = [cleanLine(outcome.reason, 2000, secrets).text];
   for (const advice of outcome.advice ?? []) lines.push(`  → ${cleanLine(advice, 500, secrets).text}`);
   if (outcome.run?.web_url) lines.push(`run: ${cleanLine(outcome.run.web_url, 500).text}`);
+  if (outcome.failures?.cutShort) lines.push(`not every failure could be listed: ${cleanLine(outcome.failures.cutShort, 500, secrets).text}`);
   if (outcome.failuresError) lines.push(`the failures could not be listed: ${cleanLine(outcome.failuresError, 500, secrets).text}`);
   const excuses = outcome.excuses;
   if (excuses?.note) lines.push(cleanLine(excuses.note, 800, secrets).text);

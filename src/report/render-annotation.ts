@@ -32,6 +32,12 @@ export interface RenderOptions {
   readonly budgetBytes?: number;
 }
 
+/** Of the budget, the excused sections take at most this beside failures (the failures come first), the jobs of step 5c this. */
+const EXCUSED_SHARE = 1 / 3;
+const JOBS_SHARE = 1 / 8;
+/** An excused pass has no failures in full: its sections may take all but the heading's room. */
+const HEAD_SHARE = 1 / 16;
+
 /** What every part of one annotation needs. */
 interface Context {
   readonly suite: string;
@@ -42,8 +48,9 @@ interface Context {
 }
 
 export function renderAnnotation(outcome: SuiteOutcome, options: RenderOptions = {}): string {
-  const jobs = renderFailedJobs(outcome.failedJobs ?? [], options.secrets);
-  const budgetBytes = (options.budgetBytes ?? DEFAULT_ANNOTATION_BYTES) - Buffer.byteLength(jobs);
+  const total = options.budgetBytes ?? DEFAULT_ANNOTATION_BYTES;
+  const jobs = renderFailedJobs(outcome.failedJobs ?? [], options.secrets, Math.floor(total * JOBS_SHARE));
+  const budgetBytes = total - Buffer.byteLength(jobs);
   return renderVerdict(outcome, { ...options, budgetBytes }) + jobs;
 }
 
@@ -90,7 +97,7 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
   const { failures, excuses } = outcome;
   const excusedPass = isExcusedPass(outcome);
   const note = excuses?.note ? `<p>${inline(excuses.note, 800, ctx.secrets)}</p>\n` : '';
-  const excusedBody = excuses ? renderExcused(excuses, ctx.secrets) : '';
+  const excusedBody = excuses ? renderExcused(excuses, ctx.secrets, Math.floor(ctx.budget * (excusedPass ? 1 - HEAD_SHARE : EXCUSED_SHARE))) : '';
   const runLine = ctx.runLink ? `<p>${ctx.runLink}</p>\n` : '';
   if (excusedPass) {
     const count = failures ? ` (${plural(failures.total, 'failed execution')} in all)` : '';
@@ -108,7 +115,8 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
   // The Failed section holds what nothing excuses; the excused tests have their own sections.
   const unexcused = unexcusedFailures(outcome)!;
   const groups = unexcused.groups;
-  let body = `${heading} — ${countPhrase(unexcused)}</h3>\n${runLine}${note}${excuses ? '<h4>Failed</h4>\n' : ''}\n`;
+  const cutShort = failures.cutShort ? `<p>Not every failure could be listed (${inline(failures.cutShort.replace(/[.\s]+$/, ''), 500, ctx.secrets)}): these are the ones read.</p>\n` : '';
+  let body = `${heading} — ${countPhrase(unexcused)}</h3>\n${runLine}${cutShort}${note}${excuses ? '<h4>Failed</h4>\n' : ''}\n`;
 
   // The excused sections come last but are sized first: the failures share what is left.
   let bytes = Buffer.byteLength(body) + Buffer.byteLength(excusedBody);
@@ -136,9 +144,9 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
 const JOB_STATES: Readonly<Record<string, string>> = { failed: 'failed', timed_out: 'timed out', expired: 'expired', canceled: 'canceled', broken: 'broken' };
 
 /** SPEC.md step 5c: the final jobs that did not pass although none of their tests failed, one line each. */
-function renderFailedJobs(jobs: readonly JobWithoutFailedTest[], secrets: Secrets | undefined): string {
+function renderFailedJobs(jobs: readonly JobWithoutFailedTest[], secrets: Secrets | undefined, maxBytes: number): string {
   if (jobs.length === 0) return '';
-  const items = jobs.slice(0, MAX_EXCUSED_LINES).map((job) => {
+  const items = jobs.map((job) => {
     const name = inline(job.name, NAME_CHARS, secrets);
     const href = safeHref(job.webUrl);
     const state = [job.softFailed ? 'soft failed' : (JOB_STATES[job.state] ?? inline(job.state, 40, secrets))];
@@ -146,29 +154,48 @@ function renderFailedJobs(jobs: readonly JobWithoutFailedTest[], secrets: Secret
     const why = job.recorded ? 'its recorded tests did not fail' : 'no test results recorded';
     return `<li>${href ? `<a href="${href}">${name}</a>` : name} · ${state.join(', ')} · ${why}</li>`;
   });
-  const more = jobs.length > MAX_EXCUSED_LINES ? `\n<li>… and ${(jobs.length - MAX_EXCUSED_LINES).toLocaleString('en-US')} more</li>` : '';
-  return (
+  const head =
     `\n<h4>Jobs that failed without a failed test — ${plural(jobs.length, 'job')}</h4>\n\n` +
-    `<p>These jobs of the build did not pass, but no test of theirs failed: they crashed, timed out or failed outside their tests. They do not change the verdict.</p>\n\n` +
-    `<ul>\n${items.join('\n')}${more}\n</ul>\n`
-  );
+    `<p>These jobs of the build did not pass, but no test of theirs failed: they crashed, timed out or failed outside their tests. They do not change the verdict.</p>\n\n`;
+  return head + listWithin(items, maxBytes - Buffer.byteLength(head));
 }
 
-/** SPEC.md step 6: the Passed on retry and Muted sections, one line per test, each with its count. */
-function renderExcused(excuses: Excuses, secrets: Secrets | undefined): string {
-  const section = (title: string, tests: readonly ExcusedTest[]) => {
+/**
+ * `<ul>` of the items that fit in `maxBytes` (at most MAX_EXCUSED_LINES), and a last item that counts the rest:
+ * a list is cut like every other part of the annotation, with a marker.
+ */
+function listWithin(items: readonly string[], maxBytes: number): string {
+  const shown: string[] = [];
+  let bytes = Buffer.byteLength('<ul>\n\n</ul>\n') + 64; // the marker's room
+  for (const item of items.slice(0, MAX_EXCUSED_LINES)) {
+    const size = Buffer.byteLength(item) + 1;
+    if (bytes + size > maxBytes) break;
+    shown.push(item);
+    bytes += size;
+  }
+  const rest = items.length - shown.length;
+  const more = rest > 0 ? `${shown.length ? '\n' : ''}<li>… and ${rest.toLocaleString('en-US')} more</li>` : '';
+  return `<ul>\n${shown.join('\n')}${more}\n</ul>\n`;
+}
+
+/** SPEC.md step 6: the Passed on retry and Muted sections, one line per test, each with its count, within `maxBytes`. */
+function renderExcused(excuses: Excuses, secrets: Secrets | undefined, maxBytes: number): string {
+  const section = (title: string, tests: readonly ExcusedTest[], share: number) => {
     if (tests.length === 0) return '';
     const count = `${excuses.complete ? '' : 'at least '}${plural(tests.length, 'test')}`;
-    const items = tests.slice(0, MAX_EXCUSED_LINES).map((t) => {
+    const items = tests.map((t) => {
       const name = inline(t.name, NAME_CHARS, secrets);
       const href = safeHref(t.webUrl);
       const where = t.location ? ` <code>${inline(t.location, NAME_CHARS, secrets)}</code>` : '';
       return `<li>${href ? `<a href="${href}">${name}</a>` : name}${where} · ${t.failed} failed / ${t.passed} passed</li>`;
     });
-    const more = tests.length > MAX_EXCUSED_LINES ? `\n<li>… and ${(tests.length - MAX_EXCUSED_LINES).toLocaleString('en-US')} more</li>` : '';
-    return `<h4>${title} — ${count}</h4>\n<ul>\n${items.join('\n')}${more}\n</ul>\n`;
+    const head = `<h4>${title} — ${count}</h4>\n`;
+    return head + listWithin(items, share - Buffer.byteLength(head));
   };
-  return section('Passed on retry', excuses.flaky) + section('Muted', excuses.muted);
+  // Each section gets its part of the budget by how many tests it lists.
+  const all = excuses.flaky.length + excuses.muted.length;
+  const shareOf = (n: number) => Math.floor((maxBytes * n) / Math.max(1, all));
+  return section('Passed on retry', excuses.flaky, shareOf(excuses.flaky.length)) + section('Muted', excuses.muted, shareOf(excuses.muted.length));
 }
 
 /** The test at the most detailed level that fits its share of the budget. */

@@ -76,7 +76,7 @@ describe('transient faults do not change the verdict', () => {
   it('faults until the timeout make the gate inconclusive (3), never green', async () => {
     const r = await withFaults([run([['finished', 'passed']])], [{ match: /runs/, fault: { kind: 'body', body: 'nope' } }], { timeout: 1 });
     expect(r.code).toBe(3);
-    expect(r.agentCalls[0]!.stdin).toMatch(/No Test Engine run appeared.*last error&#58; unexpected response/s);
+    expect(r.agentCalls[0]!.stdin).toMatch(/No Test Engine run appeared.*the last read failed&#58; unexpected response/s);
   });
 });
 

@@ -169,13 +169,13 @@ describe('plugin: annotations', () => {
   it('annotates a pass with style success when always-annotate is set', async () => {
     const r = await gate([run([['finished', 'passed']])], { 'always-annotate': true, context: 'my-gate' });
     expect(r.code).toBe(0);
-    expect(r.agentCalls).toEqual([{ args: ['annotate', '--style', 'success', '--context', 'my-gate'], stdin: expect.stringContaining('passed</h3>') }]);
+    expect(r.agentCalls).toEqual([{ args: ['annotate', '--style', 'success', '--context', 'my-gate'], stdin: expect.stringContaining('passed</h3>'), pid: expect.any(Number) }]);
   });
 
   it('on a retried job that now passes, removes the annotation its earlier attempt left', async () => {
     const r = await gate([run([['finished', 'passed']])], {}, {}, { env: { BUILDKITE_RETRY_COUNT: '1' } });
     expect(r.code).toBe(0);
-    expect(r.agentCalls).toEqual([{ args: ['annotation', 'remove', '--context', 'test-engine-gate'], stdin: '' }]);
+    expect(r.agentCalls).toEqual([{ args: ['annotation', 'remove', '--context', 'test-engine-gate'], stdin: '', pid: expect.any(Number) }]);
   });
 
   it('posts nothing with annotate: false', async () => {

@@ -11,7 +11,7 @@ import { Secrets } from '../../src/secrets.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const run = (state: Run['state'], result: Run['result']): Run => ({ id: 'r1', state, result, web_url: 'https://buildkite.com/r1' });
-const FAILURES: FailureList = { executions: [{ test_name: 'a' }], total: 1, exact: true, readTestIds: new Set([null]) };
+const FAILURES: FailureList = { executions: [{ test_name: 'a' }], total: 1, exact: true, readTests: new Map([[null, 'a']]) };
 
 /** Answers from scripts: each call takes the next answer; the last one repeats. Errors are thrown. */
 export class ScriptedApi implements GateApi {
@@ -223,7 +223,7 @@ describe('excuseFailures (step 5b): sorting and paging', () => {
     name: id,
     executions_count_by_result: { passed, failed },
   });
-  const failuresOf = (...ids: string[]): FailureList => ({ executions: ids.map((id) => ({ test_id: id, test_name: id })), total: ids.length, exact: true, readTestIds: new Set(ids) });
+  const failuresOf = (...ids: string[]): FailureList => ({ executions: ids.map((id) => ({ test_id: id, test_name: id })), total: ids.length, exact: true, readTests: new Map(ids.map((id) => [id, id])) });
   const BUILD: Build = { id: 'b1', jobs: [] };
 
   function excuse(pages: ConstructorParameters<typeof ScriptedApi>[4], failures: FailureList, settings: Partial<GateSettings> = {}, build: Build | undefined = BUILD) {

@@ -19,7 +19,7 @@ function failed(executions: FailedExecution[], total = executions.length, exact 
     verdict: 'failed',
     reason: 'the run finished with failed tests',
     run: RUN,
-    failures: { executions, total, exact, readTestIds: new Set(executions.map((e) => e.test_id ?? null)) },
+    failures: { executions, total, exact, readTests: new Map(executions.map((e) => [e.test_id ?? null, e.test_name ?? undefined])) },
     elapsedMs: 4_200,
   };
 }
@@ -239,6 +239,23 @@ describe('renderAnnotation: what a reviewer reads', () => {
   it('says when a failed run’s failures could not be listed', () => {
     const outcome: SuiteOutcome = { suite: 'web', verdict: 'failed', reason: 'failed', run: RUN, failuresError: 'answered 502', elapsedMs: 0 };
     expect(renderAnnotation(outcome)).toContain('could not be listed (answered 502)');
+  });
+});
+
+describe('renderAnnotation: every section within the budget', () => {
+  it('cuts the Passed on retry and Muted sections with a marker, so that two suites fit one GitHub job summary', () => {
+    const name = (i: number) => `${i} ${'<&>"'.repeat(75)}`;
+    const tests = (from: number) => Array.from({ length: 100 }, (_, i) => ({ id: `t${from + i}`, name: name(from + i), location: `spec/${'&'.repeat(290)}.rb:1`, webUrl: `https://buildkite.com/t/${from + i}`, failed: 1, passed: 1 }));
+    const outcome: SuiteOutcome = {
+      ...failed([{ test_id: 'hard', test_name: 'Cart totals', failure_reason: 'boom' }]),
+      excuses: { flaky: tests(0), muted: tests(100), complete: true },
+    };
+    // The Action's share for each of two suites: the job summary is capped at 1 MiB per step.
+    const budgetBytes = Math.floor(ANNOTATION_MAX_BYTES / 2);
+    const body = renderAnnotation(outcome, { budgetBytes });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(budgetBytes);
+    expect(body).toMatch(/<h4>Passed on retry — 100 tests<\/h4>[\s\S]*<li>… and \d+ more<\/li>/);
+    expect(body).toContain('<strong>Cart totals</strong>');
   });
 });
 

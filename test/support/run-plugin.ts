@@ -38,7 +38,7 @@ export interface RunOptions {
   /** Run `node dist/index.js` with these arguments instead of the hook. */
   readonly cliArgs?: string[];
   /** What the stand-in agent's `oidc request-token` does: print a JWT for the audience (default), or fail as an old agent would. */
-  readonly oidc?: 'mint' | 'fail';
+  readonly oidc?: 'mint' | 'fail' | 'hang';
   /** Called once the process is started, e.g. to send it a signal. */
   readonly onStart?: (child: ChildProcess) => void;
 }
