@@ -299,6 +299,48 @@ if (wanted(6)) {
   await virtualBudget('6pv. the same, every run passed', { ...c, allPass: true }, { slowestMs: 40_000, max429: 40 });
 }
 
+// 9. Latency: how soon a lone gate with the default options decides once its run has finished, through the hook.
+// The build's other jobs are done (no settle wait), or one is still running and uploads a failure late.
+if (wanted(9)) {
+  const gateJob = { id: GATE_JOB, name: 'Test Engine gate', state: 'running' };
+  const latency = async (result: 'passed' | 'failed', lateFailure = false) => {
+    const delays: number[] = [];
+    const codes: (number | null)[] = [];
+    for (let i = 0; i < 10; i++) {
+      // The run finishes at a random moment, so that the poll falls anywhere in its interval.
+      const finishMs = 1_000 + Math.round(Math.random() * 2_000);
+      const schedule: [number, 'running' | 'finished', 'pending' | 'passed' | 'failed'][] = [[0, 'running', 'pending'], [finishMs, 'finished', result]];
+      const jobs: FakeBuild['jobs'] = [{ id: 'j1', name: 'rspec', state: 'passed' }, gateJob];
+      let decidedFrom = finishMs;
+      if (lateFailure) {
+        // A slow integration job uploads a failure 2 s after the run first read finished and passed, and ends.
+        schedule.push([finishMs + 2_000, 'running', 'failed'], [finishMs + 2_500, 'finished', 'failed']);
+        jobs.push({ id: 'j2', name: 'integration', state: 'running', schedule: [[0, 'running'], [finishMs + 3_000, 'failed']] });
+        decidedFrom = finishMs + 3_000;
+      }
+      const server = await api([{ id: 'r1', buildId: BUILD, timeline: [['running', 'pending']], schedule, failures: result === 'failed' || lateFailure ? 3 : 0 }], {
+        builds: [{ ...RETRIED_BUILD, jobs }],
+      });
+      const t0 = performance.now();
+      const r = await run('bash', [HOOK], pluginEnv(server.url, {}, BUILD, 42));
+      delays.push(performance.now() - t0 - decidedFrom);
+      codes.push(r.code);
+      await server.close();
+    }
+    return { delays, codes };
+  };
+  const worst = (xs: number[]) => Math.max(...xs);
+  const passed = await latency('passed');
+  row('9. latency, defaults, through the hook: a passed run, every other job done — finish to exit, median / worst of 10', `${ms(median(passed.delays))} / ${ms(worst(passed.delays))}`, '≤ 1.5 s / ≤ 2.5 s', median(passed.delays) <= 1_500 && worst(passed.delays) <= 2_500);
+  row('   verdicts', passed.codes.every((c) => c === 0) ? 'exit 0 every time' : passed.codes.join(' '), 'exit 0', passed.codes.every((c) => c === 0));
+  const failed = await latency('failed');
+  row('   a failed run — finish to exit, median / worst of 10', `${ms(median(failed.delays))} / ${ms(worst(failed.delays))}`, '≤ 1.5 s / ≤ 3 s', median(failed.delays) <= 1_500 && worst(failed.delays) <= 3_000);
+  row('   verdicts', failed.codes.every((c) => c === 1) ? 'exit 1 every time' : failed.codes.join(' '), 'exit 1', failed.codes.every((c) => c === 1));
+  const late = await latency('passed', true);
+  row('   a job still running uploads a failure after the run read passed — its end to exit, median / worst', `${ms(median(late.delays))} / ${ms(worst(late.delays))}`, '', undefined);
+  row('   verdicts', late.codes.every((c) => c === 1) ? 'exit 1 every time' : late.codes.join(' '), 'exit 1 every time', late.codes.every((c) => c === 1));
+}
+
 // 7 and 8. Step 5b's Build tests reads stay O(1) in the common case; the Builds API read is counted apart.
 const buildTestRequests = (server: { requests: { url: string }[] }) =>
   server.requests.filter((q) => q.url.includes('/analytics/organizations/acme/builds/') && !q.url.includes('build.job_id')).length;

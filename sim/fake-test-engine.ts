@@ -45,6 +45,8 @@ export interface FakeJob {
   soft_failed?: boolean;
   retried?: boolean;
   retried_in_job_id?: string | null;
+  /** Instead of `state`, by time: each (ms since the server started, state) holds from then on. */
+  readonly schedule?: readonly (readonly [number, string])[];
 }
 
 /** A build of the Builds API: `GET /v2/organizations/{org}/pipelines/{pipeline}/builds/{number}`. */
@@ -463,7 +465,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         type: job.type ?? 'script',
         name: job.name ?? job.id,
         step_key: job.step_key ?? null,
-        state: job.state,
+        state: job.schedule?.filter(([at]) => at <= clock() - startedAt).at(-1)?.[1] ?? job.state,
         exit_status: job.exit_status ?? null,
         soft_failed: job.soft_failed ?? false,
         retried: job.retried ?? false,

@@ -143,7 +143,7 @@ export const OPTIONS = [
   {
     name: 'poll-interval',
     type: 'seconds',
-    default: 5,
+    default: 2,
     min: 0.1,
     description: 'Seconds between polls (stretched automatically when the rate-limit budget runs low).',
   },
@@ -152,7 +152,7 @@ export const OPTIONS = [
     type: 'seconds',
     default: 5,
     min: 0,
-    description: 'Seconds after which a finished and passed run is read again before it is believed; 0 trusts the first read.',
+    description: 'Without the build (no `read_builds`): seconds after which a finished and passed run is read again before it is believed; 0 trusts the first read. With the build, a pass is final once no other job can still upload.',
   },
   {
     name: 'request-timeout',

@@ -39,7 +39,7 @@ describe('parseConfig', () => {
   });
 
   it('takes an empty string as "not set": the default applies', () => {
-    expect(plugin({ 'poll-interval': '' }).pollIntervalMs).toBe(5_000);
+    expect(plugin({ 'poll-interval': '' }).pollIntervalMs).toBe(2_000);
   });
 
   it('fills every default from the Buildkite variables and the table', () => {
@@ -57,7 +57,7 @@ describe('parseConfig', () => {
       tokenVariable: 'BUILDKITE_API_TOKEN',
       oidc: undefined,
       timeoutMs: 600_000,
-      pollIntervalMs: 5_000,
+      pollIntervalMs: 2_000,
       settleMs: 5_000,
       requestTimeoutMs: 30_000,
       maxFailures: 50,

@@ -40,6 +40,12 @@ const RESET_JITTER_MS = 1_000;
  * (a failed run's failed executions and Build tests) and for the 1 s resolution of the reset.
  */
 const NEXT_WINDOW_TURNS = 0.8;
+/**
+ * A window is "low" (SPEC.md step 4) while what remains is less than this many times what this gate would
+ * send at its own interval until the reset; above that, others' spending — another tool's burst before this
+ * gate's first request, say — is no reason to slow a gate down.
+ */
+const LOW_BUDGET_FACTOR = 4;
 /** Before this fraction of a window has passed, its spending says too little about its pace (bursts at the reset). */
 const EARLY_IN_WINDOW = 0.2;
 
@@ -210,6 +216,8 @@ export class RateLimitBudget {
     for (const [scope, window] of this.#windows) {
       const resetMs = window.resetAtMs - nowMs;
       if (resetMs <= 0) continue;
+      // Plenty left for this gate at its own pace: no stretching, however the window was spent so far.
+      if (window.remaining >= (LOW_BUDGET_FACTOR * resetMs) / intervalMs) continue;
       const consumers = this.consumers(scope);
       const share = window.remaining / consumers;
       // At the pace the others spend the window, how long what remains lasts: a window spent in a burst at its

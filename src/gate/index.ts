@@ -84,6 +84,7 @@ export async function runGate(deps: GateDeps, settings: GateSettings, plan: Suit
   if (fromBuild) {
     // A suite whose first upload came late: the build names it once its run exists.
     for (;;) {
+      // Read again after the suites decided: one request, the settle read of the build as a whole.
       runs = runsOfBuild(await view.reread());
       const late = [...runs.keys()].filter((suite) => !outcomes.some((o) => o.suite === suite));
       if (late.length === 0) break;
@@ -128,7 +129,7 @@ export async function gateSuite(
   try {
     const found = await findRun(poll, runId, buildSuites);
     if ('outcome' in found) return done(found.outcome);
-    const waited = await waitForFinish(poll, found.run);
+    const waited = await waitForFinish(poll, found.run, evidence.build);
     if ('outcome' in waited) return done(waited.outcome);
 
     const run = waited.failed;

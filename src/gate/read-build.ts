@@ -114,6 +114,14 @@ export class BuildView {
     return this.#rereading;
   }
 
+  /** The reading, read again first if it is older than `maxAgeMs` (at most one read per poll, however many suites ask). */
+  async fresh(maxAgeMs: number, nowMs: number): Promise<BuildReading> {
+    const reading = this.#reading;
+    // A build that could not be read is not asked for again: the gate goes on without it, as it said.
+    if ('unavailable' in reading || nowMs - reading.at < maxAgeMs) return reading;
+    return this.reread();
+  }
+
   /** The reading, read again first if a job could still have been running in it. */
   async settled(): Promise<BuildReading> {
     const reading = this.#reading;

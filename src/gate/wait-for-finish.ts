@@ -1,12 +1,16 @@
 /**
- * SPEC.md step 3: poll the run until it is finished. A pass seen while running is no verdict; a finished pass
- * is read once more after `settle` before it is believed; `failed` is final — it needs no settling, it stands
+ * SPEC.md step 3: poll the run until it is finished. A pass seen while running is no verdict. A finished pass is
+ * final at once when the build says no job but the gate's own could still upload (more results can only come
+ * from a running job); while one could, the gate waits for it and reads the run again; without the build, a
+ * finished pass is read once more after `settle` before it is believed. `failed` is final — it needs no settling, it stands
  * at the timeout while the run still runs, and once any read has shown it, no later read moves away from it
  * (a lagging replica saying `passed`).
  */
 import type { Run } from '../api/schemas.js';
 import { formatSeconds } from '../clock.js';
+import { cleanLine } from '../sanitize.js';
 import type { Poll } from './poll.js';
+import { jobsStillRunning, type BuildView } from './read-build.js';
 import type { SuiteOutcome } from './verdict.js';
 
 /** The read that confirms a pass may run a little past `timeout` — one short try: the pass was seen in time. */
@@ -14,9 +18,10 @@ const SETTLE_READ_GRACE_MS = 5_000;
 
 export type Waiting = { readonly failed: Run } | { readonly outcome: Omit<SuiteOutcome, 'suite' | 'elapsedMs'> };
 
-export async function waitForFinish(poll: Poll, found: Run): Promise<Waiting> {
+export async function waitForFinish(poll: Poll, found: Run, build?: BuildView): Promise<Waiting> {
   const { settings, deps, progress } = poll;
   let run = found;
+  let waitingFor = '';
   let failedSeen = run.result === 'failed';
   /** Takes a new read in: logs what changed, and keeps `failed` once it was seen. */
   const take = (next: Run) => {
@@ -38,6 +43,22 @@ export async function waitForFinish(poll: Poll, found: Run): Promise<Waiting> {
     }
     if (run.state === 'finished' && run.result === 'failed') return { failed: run };
     if (run.state === 'finished' && run.result === 'passed') {
+      const uploading = await jobsThatMayUpload(poll, build);
+      if (uploading?.length === 0) {
+        poll.log('finished and passed, and no other job of the build can still upload: final');
+        return { outcome: { verdict: 'passed', run, reason: 'the run finished and passed' } };
+      }
+      if (uploading && !poll.timedOut) {
+        // More results can only come from these: read the run again once they have finished.
+        const names = uploading.map((j) => `"${cleanLine(j.name ?? j.id, 100).text}" (${j.state})`).join(', ');
+        if (names !== waitingFor) poll.log(`finished and passed, but ${uploading.length === 1 ? 'job' : 'jobs'} ${names} may still upload results; waiting for ${uploading.length === 1 ? 'it' : 'them'}`);
+        waitingFor = names;
+        await poll.pause();
+        const next = await poll.read(() => deps.api.getRun(poll.suite, run.id, poll.deadline));
+        if (next) take(next);
+        continue;
+      }
+      if (uploading) poll.log(`the timeout came while ${waitingFor} could still upload; the pass is confirmed by settle alone`);
       if (settings.settleMs === 0) return { outcome: { verdict: 'passed', run, reason: 'the run finished and passed' } };
       progress.phase = 'settling';
       poll.log(`finished and passed; reading it again in ${formatSeconds(settings.settleMs)} to confirm (settle)`);
@@ -73,6 +94,13 @@ export async function waitForFinish(poll: Poll, found: Run): Promise<Waiting> {
     const next = await poll.read(() => deps.api.getRun(poll.suite, run.id, poll.deadline));
     if (next) take(next);
   }
+}
+
+/** The build's jobs that may still upload (read again at most once a poll), or undefined without the build. */
+async function jobsThatMayUpload(poll: Poll, build: BuildView | undefined) {
+  if (!build) return undefined;
+  const reading = await build.fresh(poll.settings.pollIntervalMs, poll.now);
+  return 'build' in reading ? jobsStillRunning(reading.build, poll.settings.jobId) : undefined;
 }
 
 const staleAdvice = [

@@ -15,6 +15,16 @@ describe('RateLimitBudget', () => {
     expect(budget.pace(5_000, 0)).toEqual({ intervalMs: 5_000 });
   });
 
+  it('a lone gate keeps its pace when another client spent some of the organization\'s window before it', () => {
+    // Another tool spent 15 of the organization's 200 just before; this gate has its own token (50 a minute).
+    const budget = new RateLimitBudget(() => 0.5);
+    budget.update({ ...headers(184, 60, 49, 60), 'ratelimit-limit': '200', 'ratelimit-user-limit': '50' }, 0);
+    expect(budget.pace(2_000, 0)).toEqual({ intervalMs: 2_000 });
+    budget.spend(1_000);
+    budget.update({ ...headers(183, 59, 48, 59), 'ratelimit-limit': '200', 'ratelimit-user-limit': '50' }, 2_000);
+    expect(budget.pace(2_000, 2_000)).toEqual({ intervalMs: 2_000 });
+  });
+
   it('stretches the interval so the scarcer scope lasts until its reset', () => {
     const budget = new RateLimitBudget();
     budget.update(headers(150, 60, 4, 40), 0);

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type FakeApiOptions, type FakeFailure, type FakeJob, type FakeRun, type FakeSuite } from '../../sim/fake-test-engine.js';
-import { BUILD_ID, TOKEN, fakeBuild, fakeRun, runPlugin, useFakeApi } from '../support/run-plugin.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { BUILD_ID, RUN_ID, TOKEN, fakeBuild, fakeRun, runPlugin, runPluginInProcess, useFakeApi } from '../support/run-plugin.js';
 
 const fake = useFakeApi();
 const FAST = { 'poll-interval': 0.1, settle: 0, timeout: 10 };
@@ -140,5 +141,37 @@ describe('jobs that failed without a failed test', () => {
     expect(r.code).toBe(1);
     expect(r.annotation).toMatch(/lint<\/a> · failed, exit status 2 · its recorded tests did not fail<\/li>/);
     expect(r.annotation).not.toMatch(/rspec<\/a> ·/);
+  });
+});
+
+describe('settling on the build: decide as soon as no job can still upload', () => {
+  /** In this process on a fake clock that is the sim's clock too: schedules move as the gate waits. */
+  async function onClock(jobs: FakeJob[], run: FakeRun, config: Record<string, unknown> = {}) {
+    const clock = new FakeClock();
+    fake.current = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites: [{ slug: 'web', runs: [run] }], builds: [fakeBuild(jobs)], now: () => clock.time });
+    const r = await runPluginInProcess({ clock, config: { 'api-url': fake.current.url, 'suite-slug': 'web', timeout: 60, ...config } });
+    return { ...r, runReads: fake.current.requests.filter((q) => q.url.endsWith(`/runs/${RUN_ID}`)).length };
+  }
+
+  it('every other job done: a finished, passed run is final at once, with no settle wait', async () => {
+    const r = await onClock([job('j1', 'rspec', 'passed'), job('j2', 'deploy', 'waiting', { type: 'script' })], fakeRun([['finished', 'passed']]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/web: finished and passed, and no other job of the build can still upload: final/);
+    expect(r.clock.sleeps).toEqual([]); // no settle, no poll
+    expect(r.runReads).toBe(1);
+  });
+
+  it('a job still running keeps the gate waiting: its failure uploaded after the run read passed makes it exit 1', async () => {
+    // The run reads finished and passed; the integration job is still running and uploads a failure at 8 s,
+    // after a settle of 5 s would have confirmed the pass; it ends at 9 s.
+    const integration = job('j2', 'integration', 'running', { schedule: [[0, 'running'], [9_000, 'failed']] });
+    const run = fakeRun([['finished', 'passed']], {
+      schedule: [[0, 'finished', 'passed'], [8_000, 'running', 'failed'], [8_500, 'finished', 'failed']],
+      failures: [failure('late', 'Checkout over the network', 'j2')],
+    });
+    const r = await onClock([job('j1', 'rspec', 'passed'), integration], run, { settle: 5 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/web: finished and passed, but job "integration" \(running\) may still upload results; waiting for it/);
+    expect(r.stdout).toMatch(/result passed → failed/);
   });
 });
