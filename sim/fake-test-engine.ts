@@ -110,7 +110,7 @@ export interface Fault {
 }
 
 export interface RateLimitSettings {
-  /** Requests a window per organization (the API's is 200) and per token (50). */
+  /** Requests a window per organization (the API's is 200) and per user (50, shared by every token of the user). */
   readonly orgLimit: number;
   readonly userLimit: number;
   readonly windowMs: number;
@@ -121,6 +121,8 @@ export interface FakeApiOptions {
   readonly token: string;
   /** More API tokens accepted alongside `token` (several gates on several tokens of one organization). */
   readonly moreTokens?: readonly string[];
+  /** Which user owns each token: the user's rate limit is shared by all of that user's tokens (default: a user per token). */
+  readonly tokenOwners?: Readonly<Record<string, string>>;
   readonly suites: readonly FakeSuite[];
   /** Builds of the Builds API; a build not listed answers 404. */
   readonly builds?: readonly FakeBuild[];
@@ -132,16 +134,29 @@ export interface FakeApiOptions {
   readonly forbidden?: boolean;
   /** Pagination links without `last`, as some list endpoints send. */
   readonly omitLastLink?: boolean;
+  /** Serve at most this many items a page, whatever `per_page` asks; links name the size served. */
+  readonly maxPerPage?: number;
+  /**
+   * Links with `page` alone, as Buildkite's Go client's fixture writes them: the filters and `per_page` asked for
+   * are dropped, and `last` is numbered in the default page size (30) that such a link then reads.
+   */
+  readonly pageOnlyLinks?: boolean;
   /** Milliseconds before each answer, for a realistic round trip. */
   readonly latencyMs?: number;
   /** Awaited before each request is handled, instead of `latencyMs`: a round trip on a virtual clock. */
   readonly delay?: () => Promise<void>;
   /**
    * Agent OIDC tokens (issuer https://agent.buildkite.com) are accepted for a suite's endpoints when their
-   * audience is that suite's API URL. A token answers 401 after `expireAfterRequests` uses (0: never
+   * audience is that suite's API URL (or web URL, as `audience` says); for a suite that does not exist they are
+   * refused with 401, as a suite-scoped token is invalid until its suite exists. A token answers 401 after `expireAfterRequests` uses (0: never
    * accepted, as without a suite policy); organization-level endpoints answer `refuseOrgLevel` to a token.
    */
-  readonly oidc?: { readonly expireAfterRequests?: number; readonly refuseOrgLevel?: 401 | 403 };
+  readonly oidc?: {
+    readonly expireAfterRequests?: number;
+    readonly refuseOrgLevel?: 401 | 403;
+    /** Which audience a suite's endpoints accept: its API URL (default), its web URL, or either. */
+    readonly audience?: 'api' | 'web' | 'both';
+  };
   /** How long an upload takes to be processed: its run is `running` until then (default 0). */
   readonly processingMs?: number;
   /** A finished run that has had no result for this long becomes `stale` (default 60 s). */
@@ -160,7 +175,14 @@ interface BuildTestJson {
   scope: string;
   name: string;
   location: string | null;
+  file_name: string | null;
   labels: string[];
+  reliability: number;
+  duration_avg: number;
+  duration_sum: number;
+  duration_min: number;
+  duration_max: number;
+  executions_count: number;
   executions_count_by_result: { passed: number; failed: number };
 }
 
@@ -281,14 +303,21 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         return { remaining: Math.max(0, limit - w.count), reset: Math.max(1, Math.ceil((w.start + windowMs - now) / 1000)), over: w.count > limit, count: w.count, limit };
       };
       const org = tick('org', orgLimit);
-      const user = tick(`user:${req.headers.authorization ?? ''}`, userLimit);
+      // Every token of one user shares the user's window.
+      const bearer = /^Bearer (.*)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      const user = tick(`user:${options.tokenOwners?.[bearer] ?? bearer}`, userLimit);
+      headers['ratelimit-scope'] = 'rest';
       headers['ratelimit-limit'] = String(orgLimit);
       headers['ratelimit-remaining'] = String(org.remaining);
       headers['ratelimit-reset'] = String(org.reset);
+      headers['ratelimit-user-scope'] = 'rest_user';
       headers['ratelimit-user-limit'] = String(userLimit);
       headers['ratelimit-user-remaining'] = String(user.remaining);
       headers['ratelimit-user-reset'] = String(user.reset);
-      const over = user.over ? { scope: 'user', ...user } : org.over ? { scope: 'organization', ...org } : undefined;
+      // While a limit is exhausted, each response says so.
+      if (org.remaining === 0) headers['ratelimit-warning'] = 'You have reached the rate limit for this organization.';
+      if (user.remaining === 0) headers['ratelimit-user-warning'] = 'You have reached the rate limit for this user.';
+      const over = user.over ? { scope: 'rest_user', ...user } : org.over ? { scope: 'rest', ...org } : undefined;
       if (over) {
         rateLimited++;
         return send(429, { message: 'You have exceeded your rate limit. Please wait before retrying.', scope: over.scope, limit: over.limit, current: over.count, reset: over.reset });
@@ -297,7 +326,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
 
     const refused = authorize(req.headers.authorization, url.pathname, `http://${req.headers.host}`);
     if (refused) return send(refused[0], { message: refused[1] });
-    if (options.forbidden) return send(403, { message: 'Your access token does not have the read_suites scope.' });
+    if (options.forbidden) return send(403, { message: 'missing required scope: read_suites' });
 
     const buildPath = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)$/.exec(url.pathname);
     if (buildPath) {
@@ -435,8 +464,11 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     if (expireAfter !== undefined && uses > expireAfter) return [401, expireAfter === 0 ? 'No OIDC policy of this suite matches the token.' : 'The OIDC token has expired.'];
     const suite = /^\/v2\/analytics\/organizations\/([^/]+)\/suites\/([^/]+)/.exec(pathname);
     if (suite) {
-      const audience = `${origin}/v2/analytics/organizations/${suite[1]}/suites/${suite[2]}`;
-      return claims.aud === audience ? undefined : [401, `The OIDC token's audience is not ${audience}.`];
+      if (!options.suites.some((s) => s.slug === decodeURIComponent(suite[2]!))) return [401, 'Authentication required. Please supply a valid API Access Token.'];
+      const api = `${origin}/v2/analytics/organizations/${suite[1]}/suites/${suite[2]}`;
+      const web = `https://buildkite.com/organizations/${suite[1]}/analytics/suites/${suite[2]}`;
+      const accepted = { api: [api], web: [web], both: [api, web] }[options.oidc?.audience ?? 'api'];
+      return accepted.includes(String(claims.aud)) ? undefined : [401, `The OIDC token's audience is not ${accepted.join(' or ')}.`];
     }
     if (options.oidc?.refuseOrgLevel) return [options.oidc.refuseOrgLevel, 'OIDC tokens are not accepted for organization-level endpoints.'];
     return undefined;
@@ -495,7 +527,14 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
         scope: '',
         name,
         location: location ?? null,
+        file_name: location ? location.replace(/:\d+(:\d+)?$/, '') : null,
         labels: [],
+        reliability: passed + failed ? Math.round((passed / (passed + failed)) * 100) : 100,
+        duration_avg: 0.1,
+        duration_sum: 0.1 * (passed + failed),
+        duration_min: 0.1,
+        duration_max: 0.1,
+        executions_count: passed + failed,
         executions_count_by_result: { passed, failed },
       });
       /** The item of a test with these executions, or undefined when the filter leaves it out. */
@@ -563,7 +602,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     toJson: (item: T | number, index: number) => unknown,
     send: (status: number, body: unknown, extra?: Record<string, string>) => void,
   ): void {
-    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
+    const perPage = Math.min(options.maxPerPage ?? MAX_PER_PAGE, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
     const lastPage = Math.max(1, Math.ceil(count / perPage));
     const start = (page - 1) * perPage;
@@ -571,7 +610,10 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     for (let i = start; i < Math.min(count, start + perPage); i++) body.push(toJson(typeof items === 'number' ? i : items[i]!, i));
     const link = (p: number) => {
       const u = new URL(base);
-      for (const [k, v] of url.searchParams) if (k !== 'page') u.searchParams.set(k, v);
+      if (!options.pageOnlyLinks) {
+        for (const [k, v] of url.searchParams) if (k !== 'page') u.searchParams.set(k, v);
+        if (url.searchParams.has('per_page')) u.searchParams.set('per_page', String(perPage));
+      }
       u.searchParams.set('page', String(p));
       return u.href;
     };
@@ -579,7 +621,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     if (page < lastPage) links.push(`<${link(page + 1)}>; rel="next"`);
     if (page > 1) links.push(`<${link(page - 1)}>; rel="prev"`);
     links.push(`<${link(1)}>; rel="first"`);
-    if (!options.omitLastLink) links.push(`<${link(lastPage)}>; rel="last"`);
+    if (!options.omitLastLink) links.push(`<${link(options.pageOnlyLinks ? Math.max(1, Math.ceil(count / 30)) : lastPage)}>; rel="last"`);
     send(200, body, count > perPage ? { link: links.join(', ') } : {});
   }
 

@@ -37,19 +37,44 @@ export function oidcAudience(apiUrl: string, org: string, suite: string): string
   return `${apiUrl}/v2/analytics/organizations/${encodeURIComponent(org)}/suites/${encodeURIComponent(suite)}`;
 }
 
+/** The suite's web URL, the audience of Buildkite's OIDC docs and of its tests plugin. */
+export function oidcWebAudience(org: string, suite: string): string {
+  return `https://buildkite.com/organizations/${encodeURIComponent(org)}/analytics/suites/${encodeURIComponent(suite)}`;
+}
+
+/** `oidc-audience` filled in: `{org}`, `{suite}` and `{api-url}` replaced. */
+export function fillAudience(template: string, apiUrl: string, org: string, suite: string): string {
+  return template.replaceAll('{org}', org).replaceAll('{suite}', suite).replaceAll('{api-url}', apiUrl);
+}
+
+/**
+ * The audiences to try for a suite, in order. Which one the runs endpoints require is documented nowhere: the API
+ * URL (bktec's) first, then the web URL (the docs' and the tests plugin's); `oidc-audience` sets one outright.
+ */
+export function oidcAudiences(settings: OidcSettings, suite: string): string[] {
+  if (settings.audience) return [fillAudience(settings.audience, settings.apiUrl, settings.org, suite)];
+  return [oidcAudience(settings.apiUrl, settings.org, suite), oidcWebAudience(settings.org, suite)];
+}
+
 interface OidcSettings {
   readonly apiUrl: string;
   readonly org: string;
   readonly lifetimeSeconds: number;
   /** The token variable, for "or set one instead" in messages. */
   readonly tokenVariable: string;
+  /** `oidc-audience`, when set: the one audience to mint for. */
+  readonly audience?: string | undefined;
+  /** Where the credential says which audience worked. */
+  readonly log?: (line: string) => void;
 }
 
 class OidcCredential implements Credential {
-  readonly description: string;
-  readonly fix: string;
   readonly docs = OIDC_DOCS;
-  readonly #audience: string;
+  readonly #audiences: string[];
+  /** Which of the audiences the current token is for. */
+  #tried = 0;
+  /** Whether a token of the current audience has been accepted: then a 401 means it expired. */
+  #worked = false;
   #jwt: Promise<string> | undefined;
 
   constructor(
@@ -58,9 +83,21 @@ class OidcCredential implements Credential {
     readonly mint: MintToken,
     readonly secrets: Secrets,
   ) {
-    this.#audience = oidcAudience(settings.apiUrl, settings.org, suite);
-    this.description = `the OIDC token minted for suite "${suite}"`;
-    this.fix = policyAdvice(suite, settings);
+    this.#audiences = oidcAudiences(settings, suite);
+  }
+
+  get description(): string {
+    return this.#exhausted ? `every OIDC token minted for suite "${this.suite}" (audiences ${this.#audiences.join(' and ')})` : `the OIDC token minted for suite "${this.suite}"`;
+  }
+
+  /** Refused with every audience: the suite may not exist (a suite-scoped token is invalid until it does), or its policy is wrong. */
+  get fix(): string {
+    if (!this.#exhausted) return policyAdvice(this.suite, this.settings);
+    return `The suite "${this.suite}" may not exist (check suite-slug: a token for a suite that does not exist is refused with 401), or its OIDC policy does not trust this pipeline. ${policyAdvice(this.suite, this.settings)}`;
+  }
+
+  get #exhausted(): boolean {
+    return !this.#worked && this.#tried >= this.#audiences.length - 1 && this.#jwt !== undefined;
   }
 
   async authorization(): Promise<string> {
@@ -68,7 +105,21 @@ class OidcCredential implements Credential {
     return `Bearer ${await this.#jwt}`;
   }
 
+  accepted(): void {
+    if (this.#worked) return;
+    this.#worked = true;
+    if (this.#tried > 0) this.settings.log?.(`${this.suite}: OIDC audience ${this.#audiences[this.#tried]} accepted (the suite's API URL was refused); kept for this suite`);
+  }
+
+  /**
+   * After a 401: a token of an audience that worked has expired, so mint afresh; a freshly minted one was refused,
+   * so try the next audience, once. False when there is none left.
+   */
   async renew(): Promise<boolean> {
+    if (!this.#worked) {
+      if (this.#tried >= this.#audiences.length - 1) return false;
+      this.#tried++;
+    }
     this.#jwt = this.#mintOne();
     await this.#jwt;
     return true;
@@ -89,7 +140,7 @@ class OidcCredential implements Credential {
   async #mintOne(): Promise<string> {
     let jwt: string;
     try {
-      jwt = (await this.mint(this.#audience, this.settings.lifetimeSeconds)).trim();
+      jwt = (await this.mint(this.#audiences[this.#tried]!, this.settings.lifetimeSeconds)).trim();
     } catch (error) {
       if (error instanceof CancelledError) throw error;
       const said = error instanceof Error ? error.message : String(error);
@@ -120,7 +171,7 @@ export type CredentialFor = (suite: string, scope: 'suite' | 'org') => Credentia
  * Which credential each request uses: the API token everywhere; or with OIDC a JWT per suite for the
  * suite's endpoints, and for organization-level ones the API token when there is one, else the suite's JWT.
  */
-export function credentials(config: Config, mint: MintToken | undefined, secrets: Secrets): CredentialFor {
+export function credentials(config: Config, mint: MintToken | undefined, secrets: Secrets, log?: (line: string) => void): CredentialFor {
   const token = config.token ? apiTokenCredential(config.token, config.org) : undefined;
   const oidc = config.oidc;
   if (!oidc || !mint) {
@@ -128,7 +179,7 @@ export function credentials(config: Config, mint: MintToken | undefined, secrets
     return () => token;
   }
   const perSuite = new Map<string, OidcCredential>();
-  const settings = { apiUrl: config.apiUrl, org: config.org, lifetimeSeconds: oidc.lifetimeSeconds, tokenVariable: config.tokenVariable };
+  const settings = { apiUrl: config.apiUrl, org: config.org, lifetimeSeconds: oidc.lifetimeSeconds, tokenVariable: config.tokenVariable, audience: oidc.audience, log };
   return (suite, scope) => {
     if (scope === 'org' && token) return token;
     let credential = perSuite.get(suite);

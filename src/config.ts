@@ -58,8 +58,8 @@ export interface Config {
   readonly token: ApiToken | undefined;
   /** The variable the token is read from (api-token-env-name), for messages that say where to put one. */
   readonly tokenVariable: string;
-  /** Set when suite endpoints use an OIDC token per suite (Buildkite only): its lifetime in seconds. */
-  readonly oidc: { readonly lifetimeSeconds: number } | undefined;
+  /** Set when suite endpoints use an OIDC token per suite (Buildkite only): its lifetime, and `oidc-audience` if set. */
+  readonly oidc: { readonly lifetimeSeconds: number; readonly audience: string | undefined } | undefined;
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;
   readonly settleMs: number;
@@ -263,6 +263,13 @@ export function parseConfig(input: ConfigInput): Config {
       );
     }
   }
+  const audience = parsed['oidc-audience'];
+  if (typeof audience === 'string') {
+    const unknown = [...audience.matchAll(/\{([^}]*)\}/g)].map((m) => m[0]).filter((p) => !['{org}', '{suite}', '{api-url}'].includes(p));
+    if (unknown.length) {
+      problems.push(`Invalid value for "oidc-audience" (from ${input.values['oidc-audience']?.source ?? 'the default'}): ${show(audience)}. Expected a URL whose only placeholders are {org}, {suite} and {api-url} (not ${unknown.join(', ')}).`);
+    }
+  }
   if (token !== undefined && /[\r\n]/.test(token)) {
     problems.push(`The API token in ${tokenSource} contains a line break; check how the secret was stored.`);
   }
@@ -286,7 +293,7 @@ export function parseConfig(input: ConfigInput): Config {
     apiUrl: parsed['api-url'] as string,
     token: token === undefined ? undefined : Object.freeze({ token, source: tokenSource }),
     tokenVariable: tokenEnvName,
-    oidc: useOidc ? Object.freeze({ lifetimeSeconds }) : undefined,
+    oidc: useOidc ? Object.freeze({ lifetimeSeconds, audience: parsed['oidc-audience'] as string | undefined }) : undefined,
     timeoutMs: parsed.timeout as number,
     pollIntervalMs: parsed['poll-interval'] as number,
     settleMs: parsed.settle as number,

@@ -62,6 +62,14 @@ export class ApiError extends GateError {
 }
 
 /**
+ * A 2xx answer whose JSON is not of the shape the API documents (Build tests in its older format, say): a
+ * contract mismatch, never retried — asking again gets the same answer.
+ */
+export class ContractError extends ApiError {
+  override name = 'ContractError';
+}
+
+/**
  * The transport gave up on a read: 5xx or network faults after its retries, a 429 whose reset lies past the
  * deadline, a body that is not what the API sends. The poll loop reads again at its next poll.
  */

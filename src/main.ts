@@ -7,7 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { systemClock, formatSeconds, type Clock } from './clock.js';
-import { credentials, oidcAudience } from './auth.js';
+import { credentials, fillAudience, oidcAudience } from './auth.js';
 import type { Config } from './config.js';
 import { CancelledError, ExitCode, describeError } from './errors.js';
 import { runGate, type SuiteProgress } from './gate/index.js';
@@ -90,7 +90,9 @@ export async function run(overrides: Partial<Runtime> = {}): Promise<number> {
 /** Which credential the gate uses, once, without its value. */
 function describeCredentials(config: Config): string {
   if (!config.oidc) return `API token from ${config.token!.source}`;
-  const audience = `${oidcAudience(config.apiUrl, config.org, '')}<suite>`;
+  const audience = config.oidc.audience
+    ? fillAudience(config.oidc.audience, config.apiUrl, config.org, '<suite>')
+    : `${oidcAudience(config.apiUrl, config.org, '')}<suite> (then the suite's web URL if that is refused)`;
   const orgLevel = config.token ? `; the Build tests API with the API token from ${config.token.source}` : '';
   return `OIDC token per suite from buildkite-agent, audience ${audience}, valid ${formatSeconds(config.oidc.lifetimeSeconds * 1000)}${orgLevel}`;
 }
@@ -140,7 +142,7 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
   });
   const mint = host.mintToken;
   // An interrupt ends a mint in flight, and the agent process with it.
-  const credentialFor = credentials(config, mint && ((audience, lifetime) => mint(audience, lifetime, controller.signal)), secrets);
+  const credentialFor = credentials(config, mint && ((audience, lifetime) => mint(audience, lifetime, controller.signal)), secrets, (line) => log.line(line));
   const api = new TestEngineApi(transport, { apiUrl: config.apiUrl, org: config.org, credentialFor });
   const progress = new Map<string, SuiteProgress>();
   try {

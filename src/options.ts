@@ -108,6 +108,13 @@ export const OPTIONS = [
       'Authenticate with a short-lived OIDC token per suite from `buildkite-agent oidc request-token`: `auto` when the token variable is empty, `true` always (an API token, if set, is then used only for the organization-level Build tests API), `false` never.',
   },
   {
+    name: 'oidc-audience',
+    type: 'string',
+    hosts: ['buildkite'],
+    description:
+      'The audience of the OIDC tokens, a template with `{org}`, `{suite}` and `{api-url}`. Unset, the suite\'s API URL (`{api-url}/v2/analytics/organizations/{org}/suites/{suite}`) is tried first, then its web URL (`https://buildkite.com/organizations/{org}/analytics/suites/{suite}`), and the one that works is kept.',
+  },
+  {
     name: 'api-token',
     type: 'string',
     hosts: ['github'],

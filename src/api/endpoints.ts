@@ -3,13 +3,26 @@
  * and their paging. Every request goes through the transport, which retries; nothing here does.
  */
 import type { RunLookup } from '../config.js';
-import { CancelledError, GateError } from '../errors.js';
+import { CancelledError, ContractError, GateError } from '../errors.js';
 import { pageNumberOf, type PageLinks } from './link.js';
 import { Build, BuildTestList, FailedExecutionList, Run, RunList, type BuildTest, type FailedExecution } from './schemas.js';
 import type { Credential, RequestSubject, Transport } from './transport.js';
 
 /** Largest page the API serves. */
 export const PER_PAGE = 100;
+/** The page size of a link that names none. */
+export const DEFAULT_PER_PAGE = 30;
+
+/**
+ * A pagination link as the server wrote it, with every query parameter the gate sent and the link dropped put
+ * back (Buildkite's own Go client's fixture writes links with `page` alone): filters and page size must hold on
+ * every page.
+ */
+export function withSentQuery(link: string, sent: string): string {
+  const url = new URL(link);
+  for (const [key, value] of new URL(sent).searchParams) if (key !== 'page' && !url.searchParams.has(key)) url.searchParams.set(key, value);
+  return url.href;
+}
 /** How far back a lookup by commit reads: the 300 newest runs of the suite. */
 export const RECENT_RUN_PAGES = 3;
 
@@ -100,12 +113,11 @@ export class TestEngineApi {
    */
   async failedExecutions(suite: string, runId: string, want: number, deadlineMs: number): Promise<FailureList> {
     const subject = this.#subject(suite);
-    let url: string | undefined =
-      `${this.suiteUrl(suite)}/runs/${encodeURIComponent(runId)}/failed_executions?per_page=${PER_PAGE}&include_failure_expanded=true`;
+    const first = `${this.suiteUrl(suite)}/runs/${encodeURIComponent(runId)}/failed_executions?per_page=${PER_PAGE}&include_failure_expanded=true`;
+    let url: string | undefined = first;
     const executions: FailedExecution[] = [];
     const readTests = new Map<string | null, string | undefined>();
     let read = 0;
-    let firstPageSize: number | undefined;
     let links: PageLinks = {};
     while (url) {
       let page: { data: FailedExecution[]; links: PageLinks };
@@ -116,13 +128,12 @@ export class TestEngineApi {
         if (read === 0 || !(error instanceof GateError) || error instanceof CancelledError) throw error;
         return { executions, total: read, exact: false, readTests, cutShort: error.message };
       }
-      firstPageSize ??= page.data.length;
       read += page.data.length;
       for (const execution of page.data) readTests.set(execution.test_id ?? null, execution.test_name ?? undefined);
       executions.push(...page.data.slice(0, want - executions.length));
       links = page.links;
       if (executions.length >= want || page.data.length === 0) break;
-      url = links.next;
+      url = links.next && withSentQuery(links.next, first);
     }
     if (!links.next) return { executions, total: read, exact: true, readTests };
     const lastNumber = links.last ? pageNumberOf(links.last) : undefined;
@@ -135,7 +146,9 @@ export class TestEngineApi {
       return { executions, total: read, exact: false, readTests, cutShort: error.message };
     }
     for (const execution of last.data) readTests.set(execution.test_id ?? null, execution.test_name ?? undefined);
-    const perPage = Number(new URL(links.last).searchParams.get('per_page')) || firstPageSize || PER_PAGE;
+    // The `last` link's page number is in the page size it names itself: counting with the size asked for (or
+    // served) would be wrong whenever a server serves fewer, or drops per_page from its links.
+    const perPage = Number(new URL(links.last).searchParams.get('per_page')) || DEFAULT_PER_PAGE;
     return { executions, total: (lastNumber - 1) * perPage + last.data.length, exact: true, readTests };
   }
 
@@ -155,19 +168,39 @@ export class TestEngineApi {
    */
   async *buildTests(buildId: string, query: BuildTestsQuery, deadlineMs: number, forSuite: string): AsyncGenerator<BuildTestPage> {
     const subject = this.#subject(forSuite, 'org');
-    let url: string | undefined =
+    const first =
       `${this.#org}/builds/${encodeURIComponent(buildId)}/tests?tags=${encodeURIComponent(query.tags.join(','))}&per_page=${query.perPage ?? PER_PAGE}` +
       (query.state ? `&state=${query.state}` : '');
+    let url: string | undefined = first;
     while (url) {
       const page: { data: BuildTest[]; links: PageLinks } = await this.#transport.getJson(url, BuildTestList, subject, deadlineMs);
-      url = page.data.length ? page.links.next : undefined;
+      checkBuildTests(page.data, query, url);
+      url = page.data.length && page.links.next ? withSentQuery(page.links.next, first) : undefined;
       yield { tests: page.data, more: url !== undefined };
     }
   }
 }
 
+/**
+ * Build tests items as evidence: in today's shape (each with its `url`, which names its suite), and each matching
+ * the filter it was asked for. Else the page cannot be read — never taken as evidence, and not worth asking again.
+ */
+function checkBuildTests(tests: readonly BuildTest[], query: BuildTestsQuery, url: string): void {
+  const what = `GET ${new URL(url).pathname}`;
+  if (tests.some((t) => !t.url)) {
+    throw new ContractError(`${what}: this organization's Build tests API answers in an older format (items without a url naming their suite)`, 200);
+  }
+  const result = query.tags.find((t) => t.startsWith('result:'));
+  const stray = tests.find(({ executions_count_by_result: { failed, passed } }) =>
+    result === 'result:~failed' ? failed === 0 : result === 'result:^failed' ? failed === 0 || passed > 0 : false,
+  );
+  if (stray) {
+    throw new ContractError(`${what}: the Build tests API listed a test that does not match ${result} (${stray.executions_count_by_result.failed} failed, ${stray.executions_count_by_result.passed} passed)`, 200);
+  }
+}
+
 /** The suite a Build tests item belongs to, from its `url` (`…/suites/{suite}/tests/{id}`). */
 export function suiteOfTest(test: BuildTest): string | undefined {
-  const match = /\/suites\/([^/]+)\/tests\//.exec(test.url ?? test.web_url ?? '');
+  const match = /\/suites\/([^/]+)\/tests\//.exec(test.url ?? '');
   return match ? decodeURIComponent(match[1]!) : undefined;
 }

@@ -1,6 +1,6 @@
 /**
  * The rate-limit budget shared by every request of the process (SPEC.md step 4). Buildkite allows 200
- * requests a minute per organization and 50 per token, and says on every response how many remain
+ * requests a minute per organization and 50 per user (every token of one user shares them), and says on every response how many remain
  * (`RateLimit-Remaining`, `RateLimit-User-Remaining`) and how many seconds until the window resets
  * (`RateLimit-Reset`, `RateLimit-User-Reset`); Buildkite's docs add the limit (`RateLimit-Limit`), read when
  * present. Many gates share one token, so the budget is read on every response and spent deliberately: each
@@ -49,7 +49,10 @@ const LOW_BUDGET_FACTOR = 4;
 /** Before this fraction of a window has passed, its spending says too little about its pace (bursts at the reset). */
 const EARLY_IN_WINDOW = 0.2;
 
-export type Scope = 'organization' | 'user';
+/** The API's own names (the 429 body's `scope`, the `RateLimit-Scope` headers): the organization's limit, and the user's. */
+export type Scope = 'rest' | 'rest_user';
+/** How a scope reads in the log. */
+export const SCOPE_WORDS: Readonly<Record<Scope, string>> = { rest: 'organization', rest_user: 'user' };
 
 function header(headers: Headers, name: string): string | undefined {
   const value = headers[name] ?? headers[name.toLowerCase()];
@@ -92,8 +95,8 @@ export class RateLimitBudget {
 
   /** Reads the rate-limit headers of a response (any status) into the windows of both scopes. */
   update(headers: Headers, nowMs: number): void {
-    this.#read('organization', headers, 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-limit', nowMs);
-    this.#read('user', headers, 'ratelimit-user-remaining', 'ratelimit-user-reset', 'ratelimit-user-limit', nowMs);
+    this.#read('rest', headers, 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-limit', nowMs);
+    this.#read('rest_user', headers, 'ratelimit-user-remaining', 'ratelimit-user-reset', 'ratelimit-user-limit', nowMs);
   }
 
   #read(scope: Scope, headers: Headers, remainingName: string, resetName: string, limitName: string, nowMs: number): void {

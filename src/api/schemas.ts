@@ -73,7 +73,8 @@ export const BuildTest = z.object({
   scope: z.nullish(z.string()),
   name: z.nullish(z.string()),
   location: z.nullish(z.string()),
-  labels: z.nullish(z.array(z.string())),
+  // Never used: strings today, `{name, color}` objects in the older shape.
+  labels: z.optional(z.unknown()),
   executions_count_by_result: z.object({ passed: z.number(), failed: z.number() }),
 });
 export type BuildTest = z.infer<typeof BuildTest>;

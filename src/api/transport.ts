@@ -11,11 +11,11 @@
 import { EnvHttpProxyAgent, type Dispatcher } from './undici.js';
 import type * as z from 'zod/mini';
 import { formatSeconds, type Clock } from '../clock.js';
-import { ApiError, CancelledError, TransientApiError, type DocsLink } from '../errors.js';
+import { ApiError, CancelledError, ContractError, TransientApiError, type DocsLink } from '../errors.js';
 import { cleanLine } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import { parseLinkHeader, type PageLinks } from './link.js';
-import { RateLimitBudget, rateLimitWaitMs, type Headers } from './rate-limit.js';
+import { RateLimitBudget, SCOPE_WORDS, rateLimitWaitMs, type Headers } from './rate-limit.js';
 import { ErrorBody, describeIssue } from './schemas.js';
 
 /** Network faults and undici's own timeouts: the request never got a complete answer. */
@@ -74,6 +74,8 @@ export interface Credential {
   readonly docs?: DocsLink;
   /** After a 401: replace the credential; true when the request is worth sending once more. */
   renew?(): Promise<boolean>;
+  /** Told when a request with it succeeded. */
+  accepted?(): void;
 }
 
 /** Whom a request concerns, for the messages of 401/403/404. */
@@ -153,13 +155,14 @@ export class Transport {
       } else if (answer.status === 429) {
         const body = parseJson(answer.text) as { scope?: unknown; limit?: unknown } | undefined;
         const scope = body && typeof body === 'object' && 'scope' in body ? String(body.scope) : 'unknown';
-        const known = scope === 'user' || scope === 'organization' ? scope : undefined;
+        // `rest` is the organization's limit, `rest_user` the user's (Buildkite's REST docs and clients).
+        const known = scope === 'rest' || scope === 'rest_user' ? scope : undefined;
         if (known && typeof body?.limit === 'number') this.budget.learnLimit(known, body.limit);
         const named = rateLimitWaitMs(answer.headers, body, clock.now());
         // Resume at the reset the response names — no further backoff — in the first half of the new window's
         // turns, ahead of the gates taking their ordinary turn, and earlier each time the request is refused again.
         waitMs = named === undefined ? this.#backoff(++retries) : Math.max(named, MIN_RATE_LIMIT_WAIT_MS) + (known ? this.budget.nextWindowOffsetMs(known, ++refused) : 0);
-        line = `${what} rate limited (429, ${scope} scope)`;
+        line = `${what} rate limited (429, ${known ? `the ${SCOPE_WORDS[known]}'s limit` : `scope ${cleanLine(scope, 40).text}`})`;
         failure = new TransientApiError(`${what} was rate limited (429) and the limit resets only after the timeout`);
       } else if (answer.status >= 500) {
         failure = new TransientApiError(`${what} answered ${answer.status} after every retry the timeout allowed.${apiSaid(answer.text)}`);
@@ -170,7 +173,9 @@ export class Transport {
         log(`${what} answered 401 with ${subject.credential.description}; renewed it, trying once more`);
         continue;
       } else if (answer.status >= 200 && answer.status < 300) {
+        subject.credential.accepted?.();
         const parsed = parseBody(answer, schema, what);
+        if (parsed instanceof ContractError) throw parsed;
         if (!(parsed instanceof TransientApiError)) return { data: parsed, links: linksOf(answer.headers, url) };
         [waitMs, line, failure] = [this.#backoff(++retries), parsed.message, parsed];
       } else {
@@ -232,10 +237,10 @@ export class Transport {
       const exhausted = this.budget.exhausted(now);
       if (!exhausted) return;
       if (now + exhausted.waitMs > deadlineMs) {
-        throw new TransientApiError(`the ${exhausted.scope} rate limit is spent until ${formatSeconds(exhausted.waitMs)} from now, past the timeout`);
+        throw new TransientApiError(`the ${SCOPE_WORDS[exhausted.scope]} rate limit is spent until ${formatSeconds(exhausted.waitMs)} from now, past the timeout`);
       }
       const waitMs = exhausted.waitMs + 50 + this.budget.nextWindowOffsetMs(exhausted.scope);
-      log(`rate limit: no ${exhausted.scope} requests left; waiting ${formatSeconds(waitMs)} for the window to reset`);
+      log(`rate limit: no ${SCOPE_WORDS[exhausted.scope]} requests left; waiting ${formatSeconds(waitMs)} for the window to reset`);
       await clock.sleep(waitMs, signal).catch(() => {
         throw cancelled(signal);
       });
@@ -255,7 +260,13 @@ export class Transport {
     const where = suite ? `organization "${org}" (suite "${suite}")` : `organization "${org}"`;
     const fix = { fix: credential.fix, ...(credential.docs ? { docs: credential.docs } : {}) };
     if (status === 401) return new ApiError(`${what} was refused (401 Unauthorized): ${credential.description} is not accepted.${said}`, status, fix);
-    if (status === 403) return new ApiError(`${what} was refused (403 Forbidden): ${credential.description} lacks the read_suites scope or access to ${where}.${said}`, status, fix);
+    if (status === 403) {
+      const message = apiMessage(text);
+      if (message?.startsWith('Billing Error')) {
+        return new ApiError(`${what} was refused (403 Forbidden): the plan of organization "${org}" does not include it.${said}`, status, { fix: 'Check the organization\'s Buildkite plan (Test Engine), or ask its administrators.' });
+      }
+      return new ApiError(`${what} was refused (403 Forbidden): ${credential.description} lacks a scope (read_suites; read_builds for a build) or access to ${where}.${said}`, status, fix);
+    }
     if (status === 404) {
       const check = suite
         ? `Check org "${org}" and suite-slug "${suite}" (the suite's slug is in its Test Engine URL), and that ${credential.description} can see them.`
@@ -288,8 +299,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The body as the schema's type, or the transient error that says how it differs. */
-function parseBody<S extends z.ZodMiniType>(answer: { status: number; headers: Headers; text: string }, schema: S, what: string): z.infer<S> | TransientApiError {
+/**
+ * The body as the schema's type; a body that is not JSON is a transient fault (a proxy's page); JSON of the wrong
+ * shape is a contract mismatch, which asking again will not mend.
+ */
+function parseBody<S extends z.ZodMiniType>(answer: { status: number; headers: Headers; text: string }, schema: S, what: string): z.infer<S> | TransientApiError | ContractError {
   const json = parseJson(answer.text);
   if (json === undefined) {
     const type = String(answer.headers['content-type'] ?? 'no content type');
@@ -298,7 +312,7 @@ function parseBody<S extends z.ZodMiniType>(answer: { status: number; headers: H
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  return new TransientApiError(`unexpected response from ${what}: ${issue ? describeIssue(issue) : 'wrong shape'} (${excerpt(answer.text)})`);
+  return new ContractError(`unexpected response from ${what}: ${issue ? describeIssue(issue) : 'wrong shape'} (${excerpt(answer.text)})`, answer.status);
 }
 
 function linksOf(headers: Headers, url: string): PageLinks {
@@ -306,10 +320,16 @@ function linksOf(headers: Headers, url: string): PageLinks {
   return parseLinkHeader(Array.isArray(link) ? link.join(', ') : link, url);
 }
 
-/** ` The API said: "…".` from a JSON error body, or nothing (a proxy's page: the status says enough). */
-function apiSaid(text: string): string {
+/** The `message` of a JSON error body, cleaned, or undefined (a proxy's page: the status says enough). */
+function apiMessage(text: string): string | undefined {
   const body = ErrorBody.safeParse(parseJson(text));
-  return body.success && body.data.message ? ` The API said: "${excerpt(body.data.message)}".` : '';
+  return body.success && body.data.message ? excerpt(body.data.message) : undefined;
+}
+
+/** ` The API said: "…".` from a JSON error body, or nothing. */
+function apiSaid(text: string): string {
+  const message = apiMessage(text);
+  return message ? ` The API said: "${message}".` : '';
 }
 
 function networkFault(error: Error & { code?: string }): string {

@@ -4,7 +4,7 @@
  * without a failed test. Pure apart from what is passed in — the endpoints, the clock, the rate-limit budget, a
  * log function — so unit tests run it against a scripted API and a fake clock.
  */
-import { CancelledError, GateError } from '../errors.js';
+import { ApiError, CancelledError, GateError } from '../errors.js';
 import { plural } from '../plural.js';
 import { EXCUSE_GRACE_MS, excuseFailures, type JobEvidence } from './excuse.js';
 import { jobsWithoutFailedTests } from './failed-jobs.js';
@@ -158,10 +158,13 @@ export async function gateSuite(
       poll.log(`a later read failed (${why}); the run's result was failed, and failed is final`);
       return done({ verdict: 'failed', run: progress.run, reason: 'the run has failed tests', failuresError: `a later read failed: ${why}` });
     }
+    // A 401 under a suite's token may mean the suite does not exist: name those that do, when the build says.
+    const named = 'build' in evidence.build.reading ? [...runsOfBuild(evidence.build.reading).keys()].filter((s) => s !== suite) : [];
+    const suitesHint = error instanceof ApiError && error.status === 401 && named.length ? [`This build has Test Engine runs of ${named.join(', ')}: is suite-slug ("${suite}") right?`] : [];
     return done({
       verdict: 'error',
       reason: why,
-      ...(error.fix ? { advice: [deps.secrets.redact(error.fix)] } : {}),
+      ...(error.fix || suitesHint.length ? { advice: [...suitesHint, ...(error.fix ? [deps.secrets.redact(error.fix)] : [])] } : {}),
       ...(error.docs ? { docs: error.docs } : {}),
       ...(progress.run ? { run: progress.run } : {}),
     });

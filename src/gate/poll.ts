@@ -5,7 +5,7 @@
  */
 import type { TestEngineApi } from '../api/endpoints.js';
 export type { BuildTestPage } from '../api/endpoints.js';
-import type { RateLimitBudget } from '../api/rate-limit.js';
+import { SCOPE_WORDS, type RateLimitBudget } from '../api/rate-limit.js';
 import type { Run } from '../api/schemas.js';
 import { formatSeconds, type Clock } from '../clock.js';
 import type { RunLookup } from '../config.js';
@@ -94,7 +94,7 @@ export class Poll {
     // Said once per change of pace, not at every poll.
     if (every && every !== this.#loggedPace) {
       const shared = pace.consumers && pace.consumers >= 1.5 ? `, shared with about ${Math.round(pace.consumers - 1)} other gates` : '';
-      const left = `rate limit: ${pace.remaining} ${pace.scope} requests left for ${formatSeconds(pace.resetMs!)}${shared}`;
+      const left = `rate limit: ${pace.remaining} ${SCOPE_WORDS[pace.scope!]} requests left for ${formatSeconds(pace.resetMs!)}${shared}`;
       this.log(pace.nextWindow ? `${left}; this gate's share is spent, next read in ${formatSeconds(pace.intervalMs)}, after the reset` : `${left}; polling every ${every}`);
     }
     this.#loggedPace = every;

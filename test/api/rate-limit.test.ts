@@ -28,7 +28,7 @@ describe('RateLimitBudget', () => {
   it('stretches the interval so the scarcer scope lasts until its reset', () => {
     const budget = new RateLimitBudget();
     budget.update(headers(150, 60, 4, 40), 0);
-    expect(budget.pace(5_000, 0)).toEqual({ intervalMs: 10_000, scope: 'user', remaining: 4, resetMs: 40_000, consumers: 1 });
+    expect(budget.pace(5_000, 0)).toEqual({ intervalMs: 10_000, scope: 'rest_user', remaining: 4, resetMs: 40_000, consumers: 1 });
     // Time moves on: the same four requests now have 20 s to last.
     expect(budget.pace(5_000, 20_000).intervalMs).toBe(5_000);
   });
@@ -38,7 +38,7 @@ describe('RateLimitBudget', () => {
     budget.update(headers(150, 60, 1, 30), 0);
     expect(budget.exhausted(0)).toBeUndefined();
     budget.spend(0); // a concurrent suite takes the last one
-    expect(budget.exhausted(1_000)).toEqual({ scope: 'user', waitMs: 29_000 });
+    expect(budget.exhausted(1_000)).toEqual({ scope: 'rest_user', waitMs: 29_000 });
     expect(budget.exhausted(30_000)).toBeUndefined();
     // Alone: at the reset, jittered by up to 1 s.
     expect(budget.pace(5_000, 1_000)).toMatchObject({ intervalMs: 29_000 + 990, nextWindow: true });
@@ -56,7 +56,7 @@ describe('RateLimitBudget', () => {
     };
     // Not 6 s × 20 / 6 = 20 s, with the next window's budget unspent while it waits.
     // With probability 0.3 (its share) a turn in this window, at a random moment before the reset…
-    expect(at(0.29, 0.5)).toEqual({ intervalMs: 3_000, scope: 'user', remaining: 6, resetMs: 6_000, consumers: 20 });
+    expect(at(0.29, 0.5)).toEqual({ intervalMs: 3_000, scope: 'rest_user', remaining: 6, resetMs: 6_000, consumers: 20 });
     // …else in the next window, which serves all twenty gates: spread over its first 20 × 19 ÷ 51² of it (51,
     // the limit as far as the headers show it), so that it is spent evenly rather than in a burst at the reset.
     expect(at(0.31, 1)).toMatchObject({ intervalMs: 6_000 + Math.round((10_000 * 20 * 19) / 51 ** 2), nextWindow: true });
@@ -67,23 +67,23 @@ describe('RateLimitBudget', () => {
     budget.update(headers(1_000, 60, 5, 10), 0);
     budget.spend(0);
     budget.update(headers(1_000, 60, 0, 10), 100); // the 429's own headers
-    budget.learnLimit('user', 9);
+    budget.learnLimit('rest_user', 9);
     // Two requests of ours in a window of nine that ran out: 1.5 × 9 ÷ 2.
-    expect(budget.consumers('user')).toBe(6.75);
+    expect(budget.consumers('rest_user')).toBe(6.75);
     // Fewer gates than requests: the next window serves them all, spread over 6.75 × 5.75 ÷ 9² of it.
-    expect(budget.nextWindowOffsetMs('user')).toBe(Math.round((10_000 * 6.75 * 5.75) / 81));
+    expect(budget.nextWindowOffsetMs('rest_user')).toBe(Math.round((10_000 * 6.75 * 5.75) / 81));
   });
 
   it('takes its turn within the next window even when more gates share it than it has requests, and does not compound 429s', () => {
     const budget = new RateLimitBudget(() => 1);
     budget.update(headers(1_000, 60, 0, 10), 0); // our first request in this window was refused
-    budget.learnLimit('user', 9);
-    budget.learnLimit('user', 9);
-    expect(budget.consumers('user')).toBe(13.5);
+    budget.learnLimit('rest_user', 9);
+    budget.learnLimit('rest_user', 9);
+    expect(budget.consumers('rest_user')).toBe(13.5);
     // 13.5 gates on 9 requests a 10-second window: a turn within the window's first 80%, not 1.5 windows out.
-    expect(budget.nextWindowOffsetMs('user')).toBe(8_000);
+    expect(budget.nextWindowOffsetMs('rest_user')).toBe(8_000);
     // A request refused again goes earlier: the gates that waited longest are served first.
-    expect(budget.nextWindowOffsetMs('user', 3)).toBe(2_000);
+    expect(budget.nextWindowOffsetMs('rest_user', 3)).toBe(2_000);
   });
 
   it('takes only its share when other gates drain the same window', () => {
@@ -92,10 +92,10 @@ describe('RateLimitBudget', () => {
     budget.spend(0);
     // One request of ours, but the window dropped by 10: about ten gates share this token.
     budget.update(headers(150, 60, 30, 29), 1_000);
-    expect(budget.consumers('user')).toBe(10); // the first observation as it is
+    expect(budget.consumers('rest_user')).toBe(10); // the first observation as it is
     budget.spend(1_000);
     budget.update(headers(150, 60, 24, 28), 2_000);
-    expect(budget.consumers('user')).toBeCloseTo(8); // then smoothed: halfway from 10 towards 6
+    expect(budget.consumers('rest_user')).toBeCloseTo(8); // then smoothed: halfway from 10 towards 6
     // 24 left for 28 s, and an eighth of them ours: one poll every ~9.3 s.
     expect(budget.pace(1_000, 2_000).intervalMs).toBeCloseTo((28_000 * 8) / 24);
   });
@@ -105,7 +105,7 @@ describe('RateLimitBudget', () => {
     budget.update(headers(150, 60, 2, 1), 0);
     budget.spend(0);
     budget.update(headers(150, 60, 49, 60), 1_500);
-    expect(budget.consumers('user')).toBe(1);
+    expect(budget.consumers('rest_user')).toBe(1);
   });
 
   it('reads the limit the API names, and learns from a window spent in a burst to wait for the next one', () => {
@@ -116,9 +116,9 @@ describe('RateLimitBudget', () => {
       budget.update(limits(5, 10), 0);
       return budget;
     };
-    expect(at().consumers('organization')).toBe(29); // at least the requests spent for each of ours
+    expect(at().consumers('rest')).toBe(29); // at least the requests spent for each of ours
     // The share says 5 ÷ 29 (0.17); but at 28 requests a half second the 5 last 90 ms, a chance of 90 ÷ 10 000.
-    expect(at(0.1, 0.5).pace(1_000, 0)).toMatchObject({ scope: 'organization', nextWindow: true });
+    expect(at(0.1, 0.5).pace(1_000, 0)).toMatchObject({ scope: 'rest', nextWindow: true });
     expect(at(0.005, 0.5).pace(1_000, 0)).toEqual({ intervalMs: 1_000 }); // a turn now, within those 90 ms
   });
 
@@ -126,15 +126,15 @@ describe('RateLimitBudget', () => {
     const limits = (remaining: number, reset: number) => ({ ...headers(remaining, reset, 1_000, 60), 'ratelimit-limit': '34' });
     const budget = new RateLimitBudget();
     budget.update(limits(4, 10), 0);
-    expect(budget.consumers('organization')).toBe(30);
+    expect(budget.consumers('rest')).toBe(30);
     budget.update(limits(30, 10), 10_000); // a new window
     // Over half of it gone (0.55), and only 7 of 34 requests: the pace of a third of the gates; the estimate
     // halves, at most. (Our other suite's requests: no request of this one to compare drops with.)
     budget.update(limits(27, 5), 15_500);
-    expect(budget.consumers('organization')).toBe(15);
+    expect(budget.consumers('rest')).toBe(15);
     // Spent about as fast as time passes: the estimate holds, corrected by the ratio of the two.
     budget.update(limits(10, 4), 16_500);
-    expect(budget.consumers('organization')).toBeCloseTo(15 * (24 / 34 / 0.65));
+    expect(budget.consumers('rest')).toBeCloseTo(15 * (24 / 34 / 0.65));
   });
 
   it('ignores missing and malformed headers', () => {
@@ -159,7 +159,7 @@ describe('rateLimitWaitMs (429)', () => {
   });
 
   it('falls back to the JSON body, then to any reset header, then gives up', () => {
-    expect(rateLimitWaitMs({}, { message: 'slow down', scope: 'user', reset: 9 }, 0)).toBe(9_000);
+    expect(rateLimitWaitMs({}, { message: 'slow down', scope: 'rest_user', reset: 9 }, 0)).toBe(9_000);
     expect(rateLimitWaitMs({ 'ratelimit-reset': '4' }, undefined, 0)).toBe(4_000);
     expect(rateLimitWaitMs({}, { message: 'no reset' }, 0)).toBeUndefined();
   });

@@ -42,6 +42,22 @@ const BUILD = { kind: 'build', buildId: 'b1' } as const;
 
 const FAR = 1e12;
 
+describe('failedExecutions: links as the server writes them', () => {
+  it.each([
+    ['serves 50 a page when asked for 100 (its links name 50)', { maxPerPage: 50 }],
+    ['writes its links with page alone (last numbered in pages of 30)', { pageOnlyLinks: true }],
+    ['does both', { maxPerPage: 50, pageOnlyLinks: true }],
+  ] as [string, { maxPerPage?: number; pageOnlyLinks?: boolean }][])('a server that %s: the exact total, and every execution shown once', async (_, server) => {
+    const { c, api } = await client({ suites: [{ slug: 'web', runs: [{ ...RUN, failures: 250 }] }], ...server });
+    const page = await c.failedExecutions('web', 'r1', 150, FAR);
+    expect(page).toMatchObject({ total: 250, exact: true });
+    expect(new Set(page.executions.map((e) => e.execution_id)).size).toBe(150);
+    // A next link that dropped per_page and include_failure_expanded gets them back (a size it names is kept).
+    for (const q of api.requests.slice(1, -1)) expect(new URL(q.url, 'http://x').searchParams.get('include_failure_expanded')).toBe('true');
+    for (const q of api.requests.slice(1, -1)) expect(new URL(q.url, 'http://x').searchParams.get('per_page')).toBe(server.maxPerPage && !server.pageOnlyLinks ? '50' : '100');
+  });
+});
+
 describe('failedExecutions: only the pages the annotation needs, and the exact total', () => {
   it.each([
     // failures, want, requests, pages read
@@ -120,7 +136,7 @@ describe('faults', () => {
     ['user headers', { 'ratelimit-user-remaining': '0', 'ratelimit-user-reset': '7', 'ratelimit-remaining': '100', 'ratelimit-reset': '30' }, undefined, 7_000],
     ['org headers', { 'ratelimit-user-remaining': '10', 'ratelimit-user-reset': '7', 'ratelimit-remaining': '0', 'ratelimit-reset': '30' }, undefined, 30_000],
     ['Retry-After', { 'retry-after': '3' }, undefined, 3_000],
-    ['JSON body only', {}, JSON.stringify({ message: 'slow down', scope: 'user', limit: 50, current: 51, reset: 12 }), 12_000],
+    ['JSON body only', {}, JSON.stringify({ message: 'slow down', scope: 'rest_user', limit: 50, current: 51, reset: 12 }), 12_000],
   ])('waits out a 429 named by %s, logs it, and goes on', async (_, headers, body, waitMs) => {
     const { c, lines, clock } = await client({
       faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'status', status: 429, headers, ...(body ? { body } : {}) } }],
@@ -133,14 +149,22 @@ describe('faults', () => {
   it.each([
     ['a body that is not JSON', { kind: 'body', body: 'oops', contentType: 'text/plain' }, /unexpected response from GET .*runs\/r1: 200 with a body that is not JSON \(text\/plain\): oops/],
     ['an HTML page from a proxy', { kind: 'body', body: '<html><body>Bad gateway</body></html>', contentType: 'text/html' }, /not JSON \(text\/html\)/],
-    ['JSON of the wrong shape', { kind: 'body', body: '{"id":"r1","state":"done","result":"passed"}' }, /unexpected response from .*: state: expected one of "running", "finished"/],
-    ['an empty object', { kind: 'body', body: '{}' }, /unexpected response .*: id: expected string/],
   ] as const)('turns %s into a clear transient error, retried like a 5xx', async (_, fault, message) => {
     const { c, lines, api } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault }] });
     expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
     expect(api.requests).toHaveLength(2);
     expect(lines).toEqual([expect.stringMatching(message)]);
     expect(lines[0]).toMatch(/; retrying in 0\.3s$/);
+  });
+
+  it.each([
+    ['JSON of the wrong shape', '{"id":"r1","state":"done","result":"passed"}', /unexpected response from .*: state: expected one of "running", "finished"/],
+    ['an empty object', '{}', /unexpected response .*: id: expected string/],
+  ] as const)('takes %s for a contract mismatch: a clear error, never retried', async (_, body, message) => {
+    const { c, lines, api } = await client({ faults: [{ match: /runs\/r1$/, times: 1, fault: { kind: 'body', body } }] });
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(message);
+    expect(api.requests).toHaveLength(1);
+    expect(lines).toEqual([]);
   });
 
   it('gives up on a body that stays wrong, with the error that says why', async () => {
@@ -176,7 +200,13 @@ describe('errors that end the gate', () => {
 
   it('403 names the scope and the org', async () => {
     const { c } = await client({ forbidden: true });
-    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/403 Forbidden.*read_suites scope or access to organization "acme" \(suite "web"\)/);
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/403 Forbidden.*lacks a scope \(read_suites; read_builds for a build\) or access to organization "acme" \(suite "web"\)\. The API said: "missing required scope: read_suites"/);
+  });
+
+  it("403 with a Billing Error says it is the organization's plan, in the API's own words", async () => {
+    const billing: Fault = { match: /runs\/r1$/, fault: { kind: 'status', status: 403, body: JSON.stringify({ message: 'Billing Error: Test Engine is not included in your plan' }) } };
+    const { c } = await client({ faults: [billing] });
+    await expect(c.getRun('web', 'r1', FAR)).rejects.toThrow(/403 Forbidden\): the plan of organization "acme" does not include it\. The API said: "Billing Error: Test Engine is not included in your plan"/);
   });
 
   it('404 names the org and the suite', async () => {
@@ -197,7 +227,7 @@ describe('errors that end the gate', () => {
     });
     // The first page is kept, counted "at least"; the link elsewhere is never followed.
     const list = await c.failedExecutions('web', 'r1', 150, FAR);
-    expect(list).toMatchObject({ total: 100, exact: false, cutShort: expect.stringMatching(/refusing GET \/page2 at https:\/\/elsewhere\.example/) });
+    expect(list).toMatchObject({ total: 100, exact: false, cutShort: expect.stringMatching(/refusing GET \/page2\S* at https:\/\/elsewhere\.example/) });
     expect(api.requests).toHaveLength(1);
   });
 
@@ -233,18 +263,18 @@ describe('rate-limit budget', () => {
     // window spread over its first 8 s. With the random draw at its highest, a refused request goes at 4 s
     // (half the spread), then at 2.7 s (a third): ahead of the gates taking their ordinary turn.
     const headers = { 'ratelimit-user-remaining': '0', 'ratelimit-user-reset': '10', 'ratelimit-user-limit': '10' };
-    const body = JSON.stringify({ message: 'slow down', scope: 'user', limit: 10, current: 11, reset: 10 });
+    const body = JSON.stringify({ message: 'slow down', scope: 'rest_user', limit: 10, current: 11, reset: 10 });
     const { c, clock, lines } = await client({ faults: [{ match: /runs\/r1$/, times: 2, fault: { kind: 'status', status: 429, headers, body } }] }, 5_000, () => 1);
     expect((await c.getRun('web', 'r1', FAR)).state).toBe('finished');
     expect(clock.sleeps).toEqual([14_000, 12_667]);
-    expect(lines).toEqual([expect.stringMatching(/rate limited \(429, user scope\); retrying in 14s$/), expect.stringMatching(/retrying in 13s$/)]);
+    expect(lines).toEqual([expect.stringMatching(/rate limited \(429, the user's limit\); retrying in 14s$/), expect.stringMatching(/retrying in 13s$/)]);
   });
 
   it('holds a request back while the window is spent instead of running into 429', async () => {
     const { c, lines, clock, api, transport } = await client({ rateLimit: { orgLimit: 200, userLimit: 2, windowMs: 60_000 } });
     await c.getRun('web', 'r1', FAR);
     await c.getRun('web', 'r1', FAR);
-    expect(transport.budget.exhausted(clock.now())?.scope).toBe('user');
+    expect(transport.budget.exhausted(clock.now())?.scope).toBe('rest_user');
     // The fake clock skips the wait, so the server (on real time) still says 429, and its reset lies past
     // this deadline: the point is that the transport waited for the window before sending the third request.
     await expect(c.getRun('web', 'r1', 100_000)).rejects.toThrow(/rate limited \(429\) and the limit resets only after the timeout/);

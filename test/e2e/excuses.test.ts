@@ -112,13 +112,29 @@ describe('step 5b: tests that passed on retry and muted tests', () => {
   });
 
   it.each([
-    [404, /404 Not Found/],
-    [403, /403 Forbidden/],
+    [404, /the Build tests API is not available for this organization \(GET .*\/tests.*404 Not Found/],
+    [403, /GET .*\/tests.*403 Forbidden/],
   ])('stays failed when Build tests answers %i, and says retries and mutes could not be checked', async (status, why) => {
     const r = await gate([web([FLAKY], { passedOnRetry: ['flaky'] })], {}, [{ match: /\/builds\/.*\/tests/, fault: { kind: 'status', status } }]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(new RegExp(`Retries and mutes could not be checked: GET .*/tests.*${why.source}`));
-    expect(r.annotation!.stdin).toMatch(/<p>Retries and mutes could not be checked&#58; GET/);
+    expect(r.stdout).toMatch(new RegExp(`Retries and mutes could not be checked: ${why.source}`));
+    expect(r.annotation!.stdin).toMatch(/<p>Retries and mutes could not be checked&#58; /);
+  });
+
+  it('stays failed when Build tests answers in its older format, and says so without retrying', async () => {
+    // Before 2026-08: items with a state, labels as objects, no url.
+    const older = JSON.stringify([{ id: 'flaky', name: 'Search is fast', state: 'enabled', labels: [{ name: 'flaky', color: '#f00' }], executions_count_by_result: { passed: 1, failed: 1 } }]);
+    const r = await gate([web([FLAKY], { passedOnRetry: ['flaky'] })], {}, [{ match: /\/builds\/.*\/tests/, fault: { kind: 'body', body: older } }]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/Retries and mutes could not be checked: GET .*\/tests: this organization's Build tests API answers in an older format/);
+    expect(r.buildTests).toHaveLength(1); // never retried
+  });
+
+  it('takes no evidence from items that do not match the filter asked for', async () => {
+    const stray = JSON.stringify([{ id: 'flaky', url: 'http://x/v2/analytics/organizations/acme/suites/web/tests/flaky', name: 'Search is fast', executions_count_by_result: { passed: 1, failed: 0 } }]);
+    const r = await gate([web([FLAKY], { passedOnRetry: ['flaky'] })], {}, [{ match: /state=enabled/, fault: { kind: 'body', body: stray } }]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/could not be checked: GET .*\/tests: the Build tests API listed a test that does not match result:~failed \(0 failed, 1 passed\)/);
   });
 
   it('stops after the first page when it holds an unexcused failure (10 000 failing tests)', async () => {
@@ -133,6 +149,20 @@ describe('step 5b: tests that passed on retry and muted tests', () => {
     expect(r.code).toBe(0);
     expect(r.buildTests).toHaveLength(11); // the muted list, then 10 pages of 100
     expect(r.annotation!.stdin).toMatch(/Passed on retry — 1,000 tests/);
+  });
+
+  it('a server whose links carry page alone: the filters and page size come back on every page', async () => {
+    const r = await gate([web(1_000, { passedOnRetry: 'all' })], {}, [], { pageOnlyLinks: true });
+    expect(r.code).toBe(0);
+    expect(r.buildTests).toHaveLength(11);
+    for (const q of r.buildTests) expect(q).toMatch(/tags=result%3A(~|%7E)failed.*per_page=100.*state=(muted|enabled)/);
+  });
+
+  it('a server that serves 50 a page: the exact count all the same', async () => {
+    const r = await gate([web(250)], { 'max-failures': 120, 'flaky-tests': 'fail', 'muted-tests': 'fail' }, [], { maxPerPage: 50 });
+    expect(r.code).toBe(1);
+    expect(r.annotation!.stdin).toMatch(/failed — at least 120 failed tests, 250 failed executions<\/h3>/);
+    expect(r.annotation!.stdin).toMatch(/130 more failures — <a href/);
   });
 
   it('stays failed when a read says passed after one said failed', async () => {

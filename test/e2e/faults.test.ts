@@ -31,7 +31,6 @@ describe('transient faults do not change the verdict', () => {
     ['a reset in the middle of a body', { kind: 'reset-mid-body' }, /runs\/[^ ]+ failed: [^;]+; retrying in/],
     ['invalid JSON', { kind: 'body', body: '{"id": "', contentType: 'application/json' }, /unexpected response from GET .*: 200 with a body that is not JSON.*; retrying in/],
     ['an HTML page with status 200', { kind: 'body', body: '<html>Sign in to the proxy</html>', contentType: 'text/html' }, /not JSON \(text\/html\).*; retrying in/],
-    ['JSON of the wrong shape', { kind: 'body', body: '{"id": 5}' }, /unexpected response from GET .*: id: .*; retrying in/],
   ] as const)('%s while polling the run', async (_, fault, line) => {
     const r = await withFaults([failing()], [{ match: /runs\/[^/?]+$/, times: 3, fault }]);
     expect(r.code).toBe(1);
@@ -40,6 +39,13 @@ describe('transient faults do not change the verdict', () => {
     expect(r.stdout).not.toMatch(/reading again at the next poll/);
     expect(r.agentCalls[0]!.stdin).toContain('failed — 3 failed tests</h3>');
     expect(r.stdout).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+  });
+
+  it('JSON of the wrong shape is a contract mismatch: said once, never retried, exit 2', async () => {
+    const r = await withFaults([failing()], [{ match: /runs\/[^/?]+$/, fault: { kind: 'body', body: '{"id": 5}' } }]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/unexpected response from GET .*: id: expected string/);
+    expect(r.stdout).not.toMatch(/retrying in/);
   });
 
   it('a request never waits longer than the whole gate: request-timeout is capped at timeout', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type FakeApiOptions, type FakeSuite } from '../../sim/fake-test-engine.js';
-import { fakeRun, runPluginInProcess, useFakeApi, type RunOptions } from '../support/run-plugin.js';
+import { fakeBuild, fakeRun, runPluginInProcess, useFakeApi, type RunOptions } from '../support/run-plugin.js';
 
 const fake = useFakeApi();
 const FAST = { 'poll-interval': 0.1, settle: 0, timeout: 10 };
@@ -31,8 +31,40 @@ describe('OIDC: no API token anywhere', () => {
     expect(r.mints).toEqual([['oidc', 'request-token', '--audience', audience, '--lifetime', '300']]);
     expect(r.jwts).toHaveLength(1);
     expect(r.audience(r.jwts[0]!)).toBe(audience);
-    expect(r.stdout).toMatch(/Credentials: OIDC token per suite from buildkite-agent, audience .*\/suites\/<suite>, valid 5m00s/);
+    expect(r.stdout).toMatch(/Credentials: OIDC token per suite from buildkite-agent, audience .*\/suites\/<suite> \(then the suite's web URL if that is refused\), valid 5m00s/);
     expect(r.annotation!.stdin).toContain('failed — 1 failed test</h3>');
+  });
+
+  it('a suite that accepts only its web URL as audience: one more mint, the audience kept and logged', async () => {
+    const api: FakeSuite = { slug: 'api', runs: [{ ...fakeRun([['running', 'passed'], ['finished', 'passed']]), id: 'api-run' }] };
+    const r = await gate([failedWeb, api], { 'suite-slug': ['web', 'api'] }, { oidc: { audience: 'web' } });
+    expect(r.code).toBe(1);
+    // Per suite: the API URL's audience, refused, then the web URL's, which is kept for every later read.
+    for (const suite of ['web', 'api']) {
+      expect(r.mints.filter((m) => m[3]!.endsWith(`/suites/${suite}`)).map((m) => m[3]!.startsWith('https://buildkite.com/'))).toEqual([false, true]);
+      expect(r.stdout).toContain(`${suite}: OIDC audience https://buildkite.com/organizations/acme/analytics/suites/${suite} accepted (the suite's API URL was refused); kept for this suite`);
+    }
+  });
+
+  it('oidc-audience sets the audience outright: one mint, no fallback', async () => {
+    const r = await gate([failedWeb], { 'oidc-audience': 'https://buildkite.com/organizations/{org}/analytics/suites/{suite}' }, { oidc: { audience: 'web' } });
+    expect(r.code).toBe(1);
+    expect(r.mints.map((m) => m[3])).toEqual(['https://buildkite.com/organizations/acme/analytics/suites/web']);
+  });
+
+  it('a mistyped suite under a JWT answers 401: exit 2, and the message says the suite may not exist', async () => {
+    const r = await gate([failedWeb], { 'suite-slug': 'wbe' }, { oidc: { audience: 'both' } });
+    expect(r.code).toBe(2);
+    expect(r.mints).toHaveLength(2);
+    expect(r.stdout).toMatch(/The suite "wbe" may not exist \(check suite-slug: a token for a suite that does not exist is refused with 401\), or its OIDC policy does not trust this pipeline/);
+  });
+
+  it('a mistyped suite, with the build readable (oidc: true and a token): the message names the suites the build has', async () => {
+    const token = 'bkua_the_real_api_token_000000';
+    fake.current = await startFakeTestEngine({ org: 'acme', token, suites: [failedWeb], builds: [fakeBuild()], oidc: { audience: 'both' } });
+    const r = await runPluginInProcess({ config: { 'api-url': fake.current.url, ...FAST, oidc: true, 'suite-slug': 'wbe' }, env: { BUILDKITE_API_TOKEN: token } });
+    expect(r.code).toBe(2);
+    expect(r.agentCalls.find((c) => c.args[0] === 'annotate')!.stdin).toMatch(/This build has Test Engine runs of web&#58; is suite-slug &#40;&quot;wbe&quot;&#41; right\?/);
   });
 
   it('mints one token per suite', async () => {
@@ -51,11 +83,12 @@ describe('OIDC: no API token anywhere', () => {
     expect(r.stdout).toMatch(/answered 401 with the OIDC token minted for suite "web"; renewed it, trying once more/);
   });
 
-  it('exits 2 with what to set up when the suite refuses a freshly minted token too', async () => {
+  it('exits 2 with what to set up when the suite refuses a freshly minted token for either audience', async () => {
     const r = await gate([failedWeb], {}, { oidc: { expireAfterRequests: 0 } });
     expect(r.code).toBe(2);
-    expect(r.mints).toHaveLength(2); // the first, and one fresh one after the 401
-    expect(r.stdout).toMatch(/401 Unauthorized\): the OIDC token minted for suite "web" is not accepted\. The API said: "No OIDC policy of this suite matches the token\."/);
+    // The API URL's audience, then once the web URL's.
+    expect(r.mints.map((m) => m[3])).toEqual([`${fake.current!.url}/v2/analytics/organizations/acme/suites/web`, 'https://buildkite.com/organizations/acme/analytics/suites/web']);
+    expect(r.stdout).toMatch(/401 Unauthorized\): every OIDC token minted for suite "web" \(audiences .* and https:\/\/buildkite\.com\/organizations\/acme\/analytics\/suites\/web\) is not accepted\. The API said: "No OIDC policy of this suite matches the token\."/);
     expect(r.stdout).toMatch(/OIDC policy .* trusts issuer https:\/\/agent\.buildkite\.com, grants read_suites, and pins this pipeline with a claim such as pipeline_slug; or set \$BUILDKITE_API_TOKEN/);
   });
 

@@ -125,7 +125,8 @@ describe('plugin: verdicts', () => {
   it('exits 2 for a token without read_suites (403), and says which scope it needs', async () => {
     const r = await gate([], {}, { forbidden: true });
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/403 Forbidden\): the token in \$BUILDKITE_API_TOKEN lacks the read_suites scope or access to organization "acme" \(suite "web"\)/);
+    // The API's own words name the scope.
+    expect(r.stdout).toMatch(/403 Forbidden\): the token in \$BUILDKITE_API_TOKEN lacks a scope \(read_suites; read_builds for a build\) or access to organization "acme" \(suite "web"\)\. The API said: "missing required scope: read_suites"/);
     expect(r.agentCalls[0]!.args).toEqual(['annotate', '--style', 'error', '--context', 'test-engine-gate']);
     expect(r.paths).toHaveLength(1);
   });
