@@ -70,21 +70,21 @@ function renderVerdict(outcome: SuiteOutcome, options: RenderOptions): string {
   switch (outcome.verdict) {
     case 'passed':
       if (isExcusedPass(outcome)) return renderFailed(outcome, ctx);
-      return `<h3>${icon} Test Engine: ${ctx.suite} passed</h3>\n<p>${reason}${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n`;
+      return `<h3>${icon} Test Engine: ${ctx.suite} passed</h3>\n\n<p>${reason}${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n\n`;
     case 'inconclusive':
       // What happened in one sentence, then what to do.
       return (
-        `<h3>${icon} Test Engine: ${ctx.suite} is inconclusive</h3>\n<p>${reason}${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n` +
-        (advice ? `<p><strong>What to do</strong></p>\n<ul>\n${advice}\n</ul>\n` : '')
+        `<h3>${icon} Test Engine: ${ctx.suite} is inconclusive</h3>\n\n<p>${reason}${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n\n` +
+        (advice ? `<p><strong>What to do</strong></p>\n\n<ul>\n${advice}\n</ul>\n\n` : '')
       );
     case 'error': {
       // A setup problem, not a test failure: the fix first, then the detail, then where it is explained.
       const docs = outcome.docs && safeHref(outcome.docs.url);
       return (
-        `<h3>${icon} Test Engine gate: a setup problem, not a test failure (${ctx.suite})</h3>\n` +
-        (advice ? `<p><strong>To fix</strong></p>\n<ul>\n${advice}\n</ul>\n` : '') +
-        `<p>${reason}</p>\n` +
-        (docs ? `<p>See <a href="${docs}">${escapeInline(outcome.docs!.title)}</a>.</p>\n` : '')
+        `<h3>${icon} Test Engine gate: a setup problem, not a test failure (${ctx.suite})</h3>\n\n` +
+        (advice ? `<p><strong>To fix</strong></p>\n\n<ul>\n${advice}\n</ul>\n\n` : '') +
+        `<p>${reason}</p>\n\n` +
+        (docs ? `<p>See <a href="${docs}">${escapeInline(outcome.docs!.title)}</a>.</p>\n\n` : '')
       );
     }
     case 'failed':
@@ -96,27 +96,27 @@ function renderVerdict(outcome: SuiteOutcome, options: RenderOptions): string {
 function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
   const { failures, excuses } = outcome;
   const excusedPass = isExcusedPass(outcome);
-  const note = excuses?.note ? `<p>${inline(excuses.note, 800, ctx.secrets)}</p>\n` : '';
+  const note = excuses?.note ? `<p>${inline(excuses.note, 800, ctx.secrets)}</p>\n\n` : '';
   const excusedBody = excuses ? renderExcused(excuses, ctx.secrets, Math.floor(ctx.budget * (excusedPass ? 1 - HEAD_SHARE : EXCUSED_SHARE))) : '';
-  const runLine = ctx.runLink ? `<p>${ctx.runLink}</p>\n` : '';
+  const runLine = ctx.runLink ? `<p>${ctx.runLink}</p>\n\n` : '';
   if (excusedPass) {
     const count = failures ? ` (${plural(failures.total, 'failed execution')} in all)` : '';
     return (
-      `<h3>ℹ️ Test Engine: ${ctx.suite} passed — the run failed only on excused tests</h3>\n` +
+      `<h3>ℹ️ Test Engine: ${ctx.suite} passed — the run failed only on excused tests</h3>\n\n` +
       `<p>${sentence(inline(outcome.reason, 500, ctx.secrets)).replace(/\.$/, '')}${count}.${ctx.runLink ? ` ${ctx.runLink}` : ''}</p>\n\n${excusedBody}`
     );
   }
   const heading = `<h3>${VERDICTS.failed.icon} Test Engine: ${ctx.suite} failed`;
   if (!failures) {
     const why = inline(outcome.failuresError ?? 'unknown error', 500, ctx.secrets);
-    return `${heading}</h3>\n${runLine}<p>The run failed, but its failures could not be listed (${why}). See the run for them.</p>\n${note}${excusedBody}`;
+    return `${heading}</h3>\n\n${runLine}<p>The run failed, but its failures could not be listed (${why}). See the run for them.</p>\n\n${note}${excusedBody}`;
   }
 
   // The Failed section holds what nothing excuses; the excused tests have their own sections.
   const unexcused = unexcusedFailures(outcome)!;
   const groups = unexcused.groups;
-  const cutShort = failures.cutShort ? `<p>Not every failure could be listed (${inline(failures.cutShort.replace(/[.\s]+$/, ''), 500, ctx.secrets)}): these are the ones read.</p>\n` : '';
-  let body = `${heading} — ${countPhrase(unexcused)}</h3>\n${runLine}${cutShort}${note}${excuses ? '<h4>Failed</h4>\n' : ''}\n`;
+  const cutShort = failures.cutShort ? `<p>Not every failure could be listed (${inline(failures.cutShort.replace(/[.\s]+$/, ''), 500, ctx.secrets)}): these are the ones read.</p>\n\n` : '';
+  let body = `${heading} — ${countPhrase(unexcused)}</h3>\n\n${runLine}${cutShort}${note}${excuses ? '<h4>Failed</h4>\n\n' : ''}`;
 
   // The excused sections come last but are sized first: the failures share what is left.
   let bytes = Buffer.byteLength(body) + Buffer.byteLength(excusedBody);
@@ -136,7 +136,7 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
   const more = unexcused.total - shown - unexcused.excusedUncounted;
   if (more > 0) {
     const text = `${failures.exact ? '' : 'at least '}${more.toLocaleString('en-US')} more failure${more === 1 ? '' : 's'}`;
-    body += ctx.runHref ? `<p><strong>${text} — <a href="${ctx.runHref}">see the run</a></strong></p>\n` : `<p><strong>${text} — see the run</strong></p>\n`;
+    body += ctx.runHref ? `<p><strong>${text} — <a href="${ctx.runHref}">see the run</a></strong></p>\n\n` : `<p><strong>${text} — see the run</strong></p>\n\n`;
   }
   return body + excusedBody;
 }
@@ -155,7 +155,7 @@ function renderFailedJobs(jobs: readonly JobWithoutFailedTest[], secrets: Secret
     return `<li>${href ? `<a href="${href}">${name}</a>` : name} · ${state.join(', ')} · ${why}</li>`;
   });
   const head =
-    `\n<h4>Jobs that failed without a failed test — ${plural(jobs.length, 'job')}</h4>\n\n` +
+    `<h4>Jobs that failed without a failed test — ${plural(jobs.length, 'job')}</h4>\n\n` +
     `<p>These jobs of the build did not pass, but no test of theirs failed: they crashed, timed out or failed outside their tests. They do not change the verdict.</p>\n\n`;
   return head + listWithin(items, maxBytes - Buffer.byteLength(head));
 }
@@ -166,7 +166,7 @@ function renderFailedJobs(jobs: readonly JobWithoutFailedTest[], secrets: Secret
  */
 function listWithin(items: readonly string[], maxBytes: number): string {
   const shown: string[] = [];
-  let bytes = Buffer.byteLength('<ul>\n\n</ul>\n') + 64; // the marker's room
+  let bytes = Buffer.byteLength('<ul>\n\n</ul>\n\n') + 64; // the marker's room
   for (const item of items.slice(0, MAX_EXCUSED_LINES)) {
     const size = Buffer.byteLength(item) + 1;
     if (bytes + size > maxBytes) break;
@@ -175,7 +175,7 @@ function listWithin(items: readonly string[], maxBytes: number): string {
   }
   const rest = items.length - shown.length;
   const more = rest > 0 ? `${shown.length ? '\n' : ''}<li>… and ${rest.toLocaleString('en-US')} more</li>` : '';
-  return `<ul>\n${shown.join('\n')}${more}\n</ul>\n`;
+  return `<ul>\n${shown.join('\n')}${more}\n</ul>\n\n`;
 }
 
 /** SPEC.md step 6: the Passed on retry and Muted sections, one line per test, each with its count, within `maxBytes`. */
@@ -189,7 +189,7 @@ function renderExcused(excuses: Excuses, secrets: Secrets | undefined, maxBytes:
       const where = t.location ? ` <code>${inline(t.location, NAME_CHARS, secrets)}</code>` : '';
       return `<li>${href ? `<a href="${href}">${name}</a>` : name}${where} · ${t.failed} failed / ${t.passed} passed</li>`;
     });
-    const head = `<h4>${title} — ${count}</h4>\n`;
+    const head = `<h4>${title} — ${count}</h4>\n\n`;
     return head + listWithin(items, share - Buffer.byteLength(head));
   };
   // Each section gets its part of the budget by how many tests it lists.
@@ -229,14 +229,14 @@ function renderTest(group: TestGroup, level: DetailLevel, secrets: Secrets | und
   const backtraceBlock = level.backtrace > 0 && backtrace.length ? renderLines(backtrace, level.backtrace, level.lineChars, secrets) : '';
   const backtraceCut = Math.max(0, backtrace.length - level.backtrace);
 
-  let body = `<details>\n<summary>${summary.join(' · ')}${why}</summary>\n\n${links(group)}`;
-  // A <pre> that opens a line starts an HTML block that only </pre> ends, so blank lines in it are safe.
-  body += `<pre>${reason}</pre>\n`;
-  if (expandedBlock || expandedCut) body += `<pre>${expandedBlock}${cutMarker(expandedCut, 'line', !expandedBlock)}</pre>\n`;
+  // Each HTML block on lines of its own between blank lines (CommonMark): a block that follows another without
+  // one joins it, and a blank line in test output would then end both and let the rest be read as Markdown.
+  const blocks = [`<details>\n<summary>${summary.join(' · ')}${why}</summary>`, links(group), `<pre>${reason}</pre>`];
+  if (expandedBlock || expandedCut) blocks.push(`<pre>${expandedBlock}${cutMarker(expandedCut, 'line', !expandedBlock)}</pre>`);
   if (backtraceBlock || backtraceCut) {
-    body += `<p><em>Backtrace</em></p>\n<pre>${backtraceBlock}${cutMarker(backtraceCut, 'backtrace line', !backtraceBlock)}</pre>\n`;
+    blocks.push('<p><em>Backtrace</em></p>', `<pre>${backtraceBlock}${cutMarker(backtraceCut, 'backtrace line', !backtraceBlock)}</pre>`);
   }
-  return `${body}</details>\n\n`;
+  return `${blocks.filter(Boolean).join('\n\n')}\n\n</details>\n\n`;
 }
 
 /** The execution and the test's history, right under the summary; each execution of a repeated failure. */
@@ -256,7 +256,7 @@ function links(group: TestGroup): string {
   }
   const history = safeHref(first.test_url);
   if (history) parts.push(`<a href="${history}">test history</a>`);
-  return parts.length ? `<p>${parts.join(' · ')}</p>\n` : '';
+  return parts.length ? `<p>${parts.join(' · ')}</p>` : '';
 }
 
 /** A JavaScript stack frame: `    at fn (file:line:col)`. */

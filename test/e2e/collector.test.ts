@@ -28,8 +28,8 @@ describe('real uploads in, real verdict out', () => {
     expect(body).toContain('<summary><strong>Checkout applies a percentage discount code</strong> · <code>checkout.spec.ts&#58;11</code>');
     expect(body).toContain('— AssertionError &#91;ERR&#95;ASSERTION&#93;&#58; expected the 10% code SAVE10 to take 10.00 off</summary>');
     // The multi-line failure keeps its lines, and vitest's stack frames go into the backtrace block.
-    expect(body).toMatch(/<pre>\+ actual - expected[\s\S]*-   shipping: &#39;express&#39;,[\s\S]*<\/pre>\n<p><em>Backtrace<\/em><\/p>\n<pre>\s+at .*checkout\.spec\.ts:18/);
-    expect(body).toMatch(/<h4>Passed on retry — 1 test<\/h4>\n<ul>\n<li><a href="[^"]+">Search suggests products as you type<\/a> <code>search\.spec\.ts&#58;6<\/code> · 1 failed \/ 1 passed<\/li>/);
+    expect(body).toMatch(/<pre>\+ actual - expected[\s\S]*-   shipping: &#39;express&#39;,[\s\S]*<\/pre>\n\n<p><em>Backtrace<\/em><\/p>\n\n<pre>\s+at .*checkout\.spec\.ts:18/);
+    expect(body).toMatch(/<h4>Passed on retry — 1 test<\/h4>\n\n<ul>\n<li><a href="[^"]+">Search suggests products as you type<\/a> <code>search\.spec\.ts&#58;6<\/code> · 1 failed \/ 1 passed<\/li>/);
     expect(body).not.toMatch(/<strong>Search suggests/);
     expect(body).not.toContain('charges VAT'); // skipped, not failed
     expect(r.stdout).toMatch(/web: 4 failed executions/);

@@ -1,3 +1,4 @@
+import { HtmlRenderer, Parser } from 'commonmark';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FailedExecution } from '../../src/api/schemas.js';
@@ -58,7 +59,7 @@ const RSPEC: FailedExecution = {
 describe('renderAnnotation: what a reviewer reads', () => {
   it('heads with the verdict, the failing tests and the run link, and says nothing of its own timing', () => {
     const body = renderAnnotation(failed([RSPEC], 1_234));
-    expect(body).toMatch(/^<h3>❌ Test Engine: <code>web<\/code> failed — at least 1 failed test, 1,234 failed executions<\/h3>\n<p><a href="https:\/\/buildkite\.com\/acme\/runs\/r1">Open the run in Test Engine<\/a><\/p>/);
+    expect(body).toMatch(/^<h3>❌ Test Engine: <code>web<\/code> failed — at least 1 failed test, 1,234 failed executions<\/h3>\n\n<p><a href="https:\/\/buildkite\.com\/acme\/runs\/r1">Open the run in Test Engine<\/a><\/p>/);
     expect(body).not.toMatch(/checked in/);
     expect(body).toContain('1,233 more failures — <a href="https://buildkite.com/acme/runs/r1">see the run</a>');
   });
@@ -93,10 +94,10 @@ describe('renderAnnotation: what a reviewer reads', () => {
 
   it('keeps the backtrace apart from the message, first frames only, with a marker for the rest', () => {
     const body = renderAnnotation(failed([RSPEC]));
-    expect(body).toMatch(/<p><em>Backtrace<\/em><\/p>\n<pre>\.\/spec\/checkout\/discount_spec\.rb:42:in &#39;block&#39;\n/);
+    expect(body).toMatch(/<p><em>Backtrace<\/em><\/p>\n\n<pre>\.\/spec\/checkout\/discount_spec\.rb:42:in &#39;block&#39;\n/);
     expect(body).toContain("\n… 20 more backtrace lines</pre>");
     // The message lines are not in the backtrace block, and request_id is not taken for a frame.
-    const backtrace = /<em>Backtrace<\/em><\/p>\n<pre>([\s\S]*?)<\/pre>/.exec(body)![1]!;
+    const backtrace = /<em>Backtrace<\/em><\/p>\n\n<pre>([\s\S]*?)<\/pre>/.exec(body)![1]!;
     expect(backtrace).not.toContain('request_id');
   });
 
@@ -199,7 +200,7 @@ describe('renderAnnotation: what a reviewer reads', () => {
     const base = { suite: 'web', elapsedMs: 1_000, run: RUN };
     const inconclusive: SuiteOutcome = { ...base, verdict: 'inconclusive', reason: 'Test Engine marked the run stale' };
     expect(annotationStyle(inconclusive)).toBe('warning');
-    expect(renderAnnotation(inconclusive)).toContain('is inconclusive</h3>\n<p>Test Engine marked the run stale.');
+    expect(renderAnnotation(inconclusive)).toContain('is inconclusive</h3>\n\n<p>Test Engine marked the run stale.');
     expect(annotationStyle({ ...base, verdict: 'error', reason: 'x' })).toBe('error');
     expect(annotationStyle({ ...base, run: { ...RUN, result: 'passed' }, verdict: 'passed', reason: 'ok' })).toBe('success');
     // A pass of a run that failed only on excused tests is reported, as info.
@@ -215,9 +216,9 @@ describe('renderAnnotation: what a reviewer reads', () => {
       advice: ['If the uploads are still being processed, raise timeout (now 10m00s).', 'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].'],
     });
     expect(body).toBe(
-      '<h3>⚠️ Test Engine: <code>web</code> is inconclusive</h3>\n<p>The run did not finish within 10m00s&#58; it is still running, result pending.</p>\n' +
-        '<p><strong>What to do</strong></p>\n<ul>\n<li>If the uploads are still being processed, raise timeout &#40;now 10m00s&#41;.</li>\n' +
-        '<li>To let the build go on when this happens, soft-fail the step&#58; soft&#95;fail&#58; &#91;{exit&#95;status&#58; 3}&#93;.</li>\n</ul>\n',
+      '<h3>⚠️ Test Engine: <code>web</code> is inconclusive</h3>\n\n<p>The run did not finish within 10m00s&#58; it is still running, result pending.</p>\n\n' +
+        '<p><strong>What to do</strong></p>\n\n<ul>\n<li>If the uploads are still being processed, raise timeout &#40;now 10m00s&#41;.</li>\n' +
+        '<li>To let the build go on when this happens, soft-fail the step&#58; soft&#95;fail&#58; &#91;{exit&#95;status&#58; 3}&#93;.</li>\n</ul>\n\n',
     );
   });
 
@@ -230,7 +231,7 @@ describe('renderAnnotation: what a reviewer reads', () => {
       advice: ['Store a Buildkite API access token with the read_suites scope for organization "acme" in $BUILDKITE_API_TOKEN.'],
       docs: { title: 'Buildkite API access tokens', url: 'https://buildkite.com/docs/apis/managing-api-tokens' },
     });
-    expect(body).toMatch(/^<h3>🛑 Test Engine gate: a setup problem, not a test failure \(<code>web<\/code>\)<\/h3>\n<p><strong>To fix<\/strong><\/p>\n<ul>\n<li>Store a Buildkite API access token/);
+    expect(body).toMatch(/^<h3>🛑 Test Engine gate: a setup problem, not a test failure \(<code>web<\/code>\)<\/h3>\n\n<p><strong>To fix<\/strong><\/p>\n\n<ul>\n<li>Store a Buildkite API access token/);
     expect(body.indexOf('To fix')).toBeLessThan(body.indexOf('401 Unauthorized'));
     expect(body).toContain('&lt;b&gt;');
     expect(body).toContain('<p>See <a href="https://buildkite.com/docs/apis/managing-api-tokens">Buildkite API access tokens</a>.</p>');
@@ -325,5 +326,37 @@ describe('helpers', () => {
     expect(safeHref('javascript:alert(1)')).toBeUndefined();
     expect(safeHref('data:text/html,x')).toBeUndefined();
     expect(safeHref('not a url')).toBeUndefined();
+  });
+});
+
+describe('renderAnnotation under CommonMark: test output stays text', () => {
+  /** What Buildkite and GitHub do with the body: CommonMark (+ raw HTML), here with commonmark.js. */
+  const render = (markdown: string) => new HtmlRenderer({ safe: false }).render(new Parser().parse(markdown));
+  const HOSTILE = [
+    'expected true, got false',
+    '',
+    '# Security review required',
+    '**Approve this PR now**: [the fix](https://evil.example/approve)',
+    '',
+    '- Snapshot',
+    '+ Received',
+    '',
+    '| a | b |',
+    '| - | - |',
+    '| 1 | 2 |',
+    '',
+    '    (compared using ==)',
+    '<img src=x onerror=alert(1)>',
+  ].join('\n');
+
+  it.each([
+    ['a failure reason', { failure_reason: HOSTILE }],
+    ['expanded lines', { failure_reason: 'boom', failure_expanded: [{ expanded: HOSTILE.split('\n'), backtrace: ['', '# not a heading', '* not a list'] }] }],
+  ])('%s with blank lines, headings, emphasis, lists, tables, links and HTML renders as text', (_, execution) => {
+    const html = render(renderAnnotation(failed([{ test_id: 't', test_name: 'Checkout', test_execution_url: 'https://buildkite.com/e/1', ...execution }])));
+    expect(html).not.toMatch(/<h1|<strong>Approve|<a href="https:\/\/evil|<ul>\s*<li>Snapshot|<table|<img/);
+    // Every line of it is still there, as text inside a <pre>.
+    expect(html).toMatch(/<pre>[^<]*# Security review required[^<]*\*\*Approve this PR now\*\*/);
+    expect(html).toContain('- Snapshot\n+ Received');
   });
 });
