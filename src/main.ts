@@ -21,6 +21,9 @@ import { Secrets } from './secrets.js';
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
+/** What each host calls the full report, for the log's "… and N more in …". */
+const REPORT_NAME = { buildkite: 'the annotation', github: 'the job summary', cli: 'the report' } as const;
+
 /** SPEC.md step 8: an interrupt stops within a second, whatever is still in flight. */
 const INTERRUPT_GRACE_MS = 800;
 
@@ -76,6 +79,7 @@ export async function run(overrides: Partial<Runtime> = {}): Promise<number> {
   } catch (error) {
     host.log.group(`${VERDICTS.error.emoji} Test Engine gate: configuration error`, true);
     host.log.error(describeError(error, secrets));
+    await host.reportConfigError?.(describeError(error, secrets));
     return ExitCode.Error;
   }
   try {
@@ -154,7 +158,7 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
     );
     for (const outcome of outcomes) {
       log.group(verdictTitle(outcome), outcome.verdict !== 'passed');
-      for (const line of verdictLines(outcome, secrets)) log.line(line);
+      for (const line of verdictLines(outcome, secrets, REPORT_NAME[config.host])) log.line(line);
     }
     await host.publish(outcomes, config);
     const code = exitCodeFor(outcomes);

@@ -35,3 +35,25 @@ export function cleanLine(raw: string, maxChars: number, secrets?: Secrets, keep
   const { text, omitted } = cleanText(raw, maxChars, secrets);
   return { text: keepIndent ? text.replace(/[\n\t]+/g, ' ').trimEnd() : text.replace(/\s+/g, ' ').trim(), omitted };
 }
+
+/** Where a log line goes, for `cleanLogText`. */
+export type LogStyle = 'buildkite' | 'actions' | 'plain';
+
+/**
+ * Text on its way into the job log, line by line: terminal escapes (ANSI colours, OSC links such as Buildkite's
+ * 1339) and control characters removed — NEXT LINE (U+0085) among them, which the runner's .NET `TrimStart`
+ * strips but JavaScript's `\s` does not — and nothing that the host would obey: on GitHub no `::command::` at
+ * the start of a line (after any white space) and no `##[command]` anywhere in one; on Buildkite no line that
+ * opens a log group (`---`, `+++`, `~~~`, `^^^ +++`).
+ */
+export function cleanLogText(raw: string, style: LogStyle): string {
+  let text = stripVTControlCharacters(raw.replace(/\r\n?/g, '\n')).replace(CONTROL, '');
+  if (style === 'actions') text = text.replace(/^(\s*):(?=:)/gm, '$1:\u200B').replace(/##\[/g, '##\u200B[');
+  if (style === 'buildkite') text = text.replace(/^(?=(?:---|\+\+\+|~~~|\^\^\^ \+\+\+)(?:\s|$))/gm, ' ');
+  return text;
+}
+
+/** One string for a workflow command's data or property (GitHub): no `##[command]` that the runner would obey in it. */
+export function withoutWorkflowCommands(text: string): string {
+  return text.replace(/##\[/g, '##\u200B[');
+}

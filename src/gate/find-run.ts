@@ -3,7 +3,7 @@ import type { Run } from '../api/schemas.js';
 import { formatSeconds } from '../clock.js';
 import { suitesWithResults } from './excuse.js';
 import type { Poll } from './poll.js';
-import type { SuiteOutcome } from './verdict.js';
+import { goOnAdvice, type SuiteOutcome } from './verdict.js';
 
 export type Finding = { readonly run: Run } | { readonly outcome: Omit<SuiteOutcome, 'suite' | 'elapsedMs'> };
 
@@ -50,7 +50,7 @@ export async function findRun(poll: Poll, runId?: string, buildSuites: readonly 
           ? `This build has ${buildSuites.length ? '' : 'failing '}test results in suite${hint.length > 1 ? 's' : ''} ${hint.join(', ')}: is suite-slug ("${poll.suite}") right?`
           : `Check that the test steps upload to suite "${poll.suite}" (suite-slug) and ran in this build.`,
         `If the uploads are slow to be processed, raise timeout (now ${formatSeconds(timeoutMs)}).`,
-        'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
+        goOnAdvice(poll.settings.host),
       ],
     },
   };

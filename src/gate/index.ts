@@ -13,7 +13,7 @@ import { FailedTestsByJob } from './job-tests.js';
 import { listFailures } from './list-failures.js';
 import { Poll, type GateDeps, type GateSettings, type SuiteProgress } from './poll.js';
 import { BuildView, readBuild, runsOfBuild, type BuildReading } from './read-build.js';
-import type { SuiteOutcome } from './verdict.js';
+import { goOnAdvice, type SuiteOutcome } from './verdict.js';
 import { waitForFinish } from './wait-for-finish.js';
 
 export type { GateApi, GateDeps, GateSettings, SuiteProgress } from './poll.js';
@@ -58,7 +58,7 @@ export async function runGate(deps: GateDeps, settings: GateSettings, plan: Suit
           advice: [
             'Check that the test steps upload their results to Test Engine (a test collector, or the tests plugin) and ran in this build.',
             'Name the suites with suite-slug to wait for them by name.',
-            'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
+            goOnAdvice(settings.host),
           ],
           elapsedMs: deps.clock.now() - start,
         },

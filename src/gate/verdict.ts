@@ -31,6 +31,13 @@ export const VERDICTS: Readonly<Record<Verdict, VerdictInfo>> = {
   passed: { exitCode: ExitCode.Passed, meaning: 'passed', style: 'success', icon: '✅', emoji: ':white_check_mark:', rank: 3 },
 };
 
+/** How to let the pipeline go on past an inconclusive gate, in the host's own terms. */
+export function goOnAdvice(host: 'buildkite' | 'github' | 'cli'): string {
+  if (host === 'github') return 'To let the workflow go on when this happens, set continue-on-error: true on the step and read its result output (inconclusive).';
+  if (host === 'cli') return 'To let the pipeline go on when this happens, treat exit status 3 as a soft failure.';
+  return 'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].';
+}
+
 /** What the gate learnt about one suite: the verdict and everything the report needs. */
 export interface SuiteOutcome {
   readonly suite: string;

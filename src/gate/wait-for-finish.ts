@@ -9,9 +9,9 @@
 import type { Run } from '../api/schemas.js';
 import { formatSeconds } from '../clock.js';
 import { cleanLine } from '../sanitize.js';
-import type { Poll } from './poll.js';
+import type { GateSettings, Poll } from './poll.js';
 import { jobsStillRunning, type BuildView } from './read-build.js';
-import type { SuiteOutcome } from './verdict.js';
+import { goOnAdvice, type SuiteOutcome } from './verdict.js';
 
 /** The read that confirms a pass may run a little past `timeout` — one short try: the pass was seen in time. */
 const SETTLE_READ_GRACE_MS = 5_000;
@@ -39,7 +39,7 @@ export async function waitForFinish(poll: Poll, found: Run, build?: BuildView): 
 
   for (;;) {
     if (run.result === 'stale') {
-      return { outcome: { verdict: 'inconclusive', run, reason: 'Test Engine marked the run stale: it received no results for too long', advice: staleAdvice } };
+      return { outcome: { verdict: 'inconclusive', run, reason: 'Test Engine marked the run stale: it received no results for too long', advice: staleAdvice(settings.host) } };
     }
     if (run.state === 'finished' && run.result === 'failed') return { failed: run };
     if (run.state === 'finished' && run.result === 'passed') {
@@ -88,7 +88,7 @@ export async function waitForFinish(poll: Poll, found: Run, build?: BuildView): 
           : run.state === 'finished'
             ? `the run finished without a result (result ${run.result}): Test Engine processed no test results for it`
             : `the run did not finish within ${formatSeconds(settings.timeoutMs)}: it is still ${run.state}, result ${run.result}`;
-      return { outcome: { verdict: 'inconclusive', run, reason: reason + poll.lastErrorNote, advice: timeoutAdvice(settings.timeoutMs) } };
+      return { outcome: { verdict: 'inconclusive', run, reason: reason + poll.lastErrorNote, advice: timeoutAdvice(settings.timeoutMs, settings.host) } };
     }
     await poll.pause();
     const next = await poll.read(() => deps.api.getRun(poll.suite, run.id, poll.deadline));
@@ -103,16 +103,12 @@ async function jobsThatMayUpload(poll: Poll, build: BuildView | undefined) {
   return 'build' in reading ? jobsStillRunning(reading.build, poll.settings.jobId) : undefined;
 }
 
-const staleAdvice = [
-  'Check that every test job of this build uploaded its results (a job that crashed before uploading leaves the run without results).',
-  'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
-];
+function staleAdvice(host: GateSettings['host']): string[] {
+  return ['Check that every test job of this build uploaded its results (a job that crashed before uploading leaves the run without results).', goOnAdvice(host)];
+}
 
-function timeoutAdvice(timeoutMs: number): string[] {
-  return [
-    `If the uploads are still being processed, raise timeout (now ${formatSeconds(timeoutMs)}).`,
-    'To let the build go on when this happens, soft-fail the step: soft_fail: [{exit_status: 3}].',
-  ];
+function timeoutAdvice(timeoutMs: number, host: GateSettings['host']): string[] {
+  return [`If the uploads are still being processed, raise timeout (now ${formatSeconds(timeoutMs)}).`, goOnAdvice(host)];
 }
 
 function logChange(poll: Poll, before: Run, after: Run): void {

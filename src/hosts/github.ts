@@ -8,8 +8,8 @@ import { exitCodeFor, worstVerdict, type SuiteOutcome } from '../gate/verdict.js
 import { optionsFor } from '../options.js';
 import { failureLine, unexcusedFailures } from '../report/failure-summary.js';
 import { ANNOTATION_MAX_BYTES, GITHUB_MESSAGE_CHARS, MAX_GITHUB_ERRORS, annotationBudget } from '../report/budget.js';
-import { renderAnnotation } from '../report/render-annotation.js';
-import { cleanLine, cleanText } from '../sanitize.js';
+import { renderAnnotation, renderConfigError } from '../report/render-annotation.js';
+import { cleanLine, cleanText, withoutWorkflowCommands } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
 import { createLog, type Log } from './log.js';
@@ -110,35 +110,50 @@ export class GithubHost implements Host {
       this.log.line(`could not write the job summary (${error instanceof Error ? error.message : String(error)})`);
     }
 
-    this.#annotateFailures(outcomes);
+    // The step's own error first: GitHub keeps 10 error annotations a step, and this one must not be the one dropped.
     if (exitCodeFor(outcomes) !== 0) {
-      core.setFailed(outcomes.filter((o) => o.verdict !== 'passed').map((o) => `${o.suite}: ${results.find((r) => r.suite === o.suite)!.reason}`).join('; '));
+      core.setFailed(withoutWorkflowCommands(outcomes.filter((o) => o.verdict !== 'passed').map((o) => `${o.suite}: ${results.find((r) => r.suite === o.suite)!.reason}`).join('; ')));
+    }
+    this.#annotateFailures(outcomes, exitCodeFor(outcomes) !== 0 ? MAX_GITHUB_ERRORS - 1 : MAX_GITHUB_ERRORS);
+  }
+
+  async reportConfigError(message: string): Promise<void> {
+    const core = this.#core;
+    core.setOutput('result', 'error');
+    core.summary.addRaw(renderConfigError(message, this.#secrets), true);
+    try {
+      await core.summary.write();
+    } catch (error) {
+      this.log.line(`could not write the job summary (${error instanceof Error ? error.message : String(error)})`);
     }
   }
 
-  #annotateFailures(outcomes: readonly SuiteOutcome[]): void {
+  /** One inline annotation per failed test (not per execution), with how often it failed; the rest in one notice. */
+  #annotateFailures(outcomes: readonly SuiteOutcome[], budget: number): void {
     const core = this.#core;
     let shown = 0;
     let total = 0;
     for (const outcome of outcomes) {
       if (outcome.verdict !== 'failed') continue;
-      total += outcome.failures?.total ?? 0;
-      for (const group of unexcusedFailures(outcome)?.groups ?? []) {
-        if (shown >= MAX_GITHUB_ERRORS) break;
+      const unexcused = unexcusedFailures(outcome);
+      // Only what nothing excuses: the tests that passed on retry and the muted ones are in the job summary.
+      total += unexcused?.groups.length ?? 0;
+      for (const group of unexcused?.groups ?? []) {
+        if (shown >= budget) break;
         const first = group.executions[0]!;
         const { name, location } = failureLine(first, this.#secrets);
         // Line breaks are kept: @actions/core sends them as %0A, and snapshot diffs stay readable.
         const reason = cleanText(first.failure_reason || 'failed', GITHUB_MESSAGE_CHARS, this.#secrets);
         const message = reason.text.trimEnd() + (reason.omitted ? '\n…' : '');
-        core.error(`${message}${group.executions.length > 1 ? ` (failed ${group.executions.length}×)` : ''}`, {
-          title: `${outcome.suite}: ${name}`,
+        core.error(withoutWorkflowCommands(`${message}${group.executions.length > 1 ? ` (failed ${group.executions.length}×)` : ''}`), {
+          title: withoutWorkflowCommands(`${outcome.suite}: ${name}`),
           ...(parseLocation(location) ?? {}),
         });
-        shown += group.executions.length;
+        shown++;
       }
     }
     if (total > shown) {
-      core.notice(`${total - shown} more failed executions: see the job summary and the Test Engine run.`, { title: 'Test Engine gate' });
+      core.notice(`${total - shown} more failed test${total - shown === 1 ? '' : 's'}: see the job summary and the Test Engine run.`, { title: 'Test Engine gate' });
     }
   }
 }

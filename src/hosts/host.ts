@@ -9,6 +9,8 @@ export interface Host {
   /** Throws ConfigError. Adds the token to the run's secrets before anything could print it. */
   readConfig(): Config;
   publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void>;
+  /** Where the host reports a configuration error beyond the log (the Action: its outputs and job summary). */
+  reportConfigError?(message: string): Promise<void>;
   /** Where the host can mint OIDC tokens (Buildkite's agent). */
   readonly mintToken?: MintToken;
 }

@@ -3,9 +3,10 @@
  * before it (how a failure is made visible). GitHub Actions has `::group::`, and `::error::` for the line
  * that fails the step. Elsewhere the same lines are plain text.
  */
+import { cleanLogText, withoutWorkflowCommands, type LogStyle } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 
-export type LogStyle = 'buildkite' | 'actions' | 'plain';
+export type { LogStyle };
 
 export interface Log {
   group(title: string, open?: boolean): void;
@@ -19,32 +20,33 @@ function escapeCommandData(text: string): string {
   return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
-/** Every line passes through `secrets.redact`: a secret added to them later is hidden from then on. */
+/**
+ * Every line passes through `secrets.redact` (a secret added later is hidden from then on) and `cleanLogText`:
+ * text from the API or a test can start no log group and issue no workflow command. The gate's own groups and
+ * commands are written apart.
+ */
 export function createLog(write: (text: string) => void, style: LogStyle, secrets: Secrets): Log {
   let groupOpen = false;
-  const out = (text: string) => {
-    let line = secrets.redact(text);
-    // The runner executes `::command::` lines; text that came from tests must not be able to issue one.
-    if (style === 'actions') line = line.replace(/^(\s*)::/gm, '$1:\u200B:');
-    write(`${line}\n`);
-  };
+  const out = (text: string) => write(`${cleanLogText(secrets.redact(text), style)}\n`);
+  /** A group's title: one line, cleaned; the marker in front of it is the gate's own. */
+  const title = (text: string) => cleanLogText(secrets.redact(text), 'plain').replace(/\s+/g, ' ').trim();
   const raw = (text: string) => write(`${text}\n`);
   return {
     group: (heading, open = false) => {
-      if (style === 'buildkite') return out(`${open ? '+++' : '---'} ${heading}`);
-      const title = heading.replace(/^:[a-z_]+: /, ''); // Buildkite's emoji codes mean nothing elsewhere
-      if (style === 'plain') return out(`\n== ${title}`);
+      if (style === 'buildkite') return raw(`${open ? '+++' : '---'} ${title(heading)}`);
+      const plain = title(heading).replace(/^:[a-z_]+: /, ''); // Buildkite's emoji codes mean nothing elsewhere
+      if (style === 'plain') return out(`\n== ${plain}`);
       if (groupOpen) raw('::endgroup::');
       groupOpen = !open;
-      if (open) out(`\n${title}`);
-      else raw(`::group::${escapeCommandData(secrets.redact(title))}`);
+      if (open) out(`\n${plain}`);
+      else raw(`::group::${escapeCommandData(withoutWorkflowCommands(plain))}`);
     },
     line: out,
     error: (text) => {
       if (style !== 'actions') return out(text);
       if (groupOpen) raw('::endgroup::');
       groupOpen = false;
-      raw(`::error::${escapeCommandData(secrets.redact(text))}`);
+      raw(`::error::${escapeCommandData(withoutWorkflowCommands(cleanLogText(secrets.redact(text), 'plain')))}`);
     },
   };
 }

@@ -14,7 +14,8 @@ export function verdictTitle(outcome: SuiteOutcome): string {
   return `${VERDICTS[outcome.verdict].emoji} Test Engine gate: ${outcome.suite} ${outcome.verdict}${count} (${formatSeconds(outcome.elapsedMs)})`;
 }
 
-export function verdictLines(outcome: SuiteOutcome, secrets: Secrets): string[] {
+/** `report`: what the host calls the full report — the annotation, the job summary. */
+export function verdictLines(outcome: SuiteOutcome, secrets: Secrets, report = 'the annotation'): string[] {
   const lines = [cleanLine(outcome.reason, 2000, secrets).text];
   for (const advice of outcome.advice ?? []) lines.push(`  → ${cleanLine(advice, 500, secrets).text}`);
   if (outcome.run?.web_url) lines.push(`run: ${cleanLine(outcome.run.web_url, 500).text}`);
@@ -28,7 +29,7 @@ export function verdictLines(outcome: SuiteOutcome, secrets: Secrets): string[] 
       const { name, location, reason } = failureLine(group.executions[0]!, secrets);
       lines.push(`  ✗ ${name}${location ? ` (${location})` : ''}${reason ? `: ${reason}` : ''}`);
     }
-    if (groups.length > LOGGED_TESTS) lines.push(`  … and ${groups.length - LOGGED_TESTS} more tests in the annotation`);
+    if (groups.length > LOGGED_TESTS) lines.push(`  … and ${groups.length - LOGGED_TESTS} more tests in ${report}`);
   }
   const more = excuses?.complete === false ? 'at least ' : '';
   for (const [mark, label, tests] of [['↻', 'passed on retry', excuses?.flaky ?? []], ['🔇', 'muted', excuses?.muted ?? []]] as const) {
@@ -37,7 +38,7 @@ export function verdictLines(outcome: SuiteOutcome, secrets: Secrets): string[] 
     for (const t of tests.slice(0, LOGGED_TESTS)) {
       lines.push(`  ${mark} ${cleanLine(t.name, 200, secrets).text}${t.location ? ` (${cleanLine(t.location, 200, secrets).text})` : ''}: ${t.failed} failed, ${t.passed} passed`);
     }
-    if (tests.length > LOGGED_TESTS) lines.push(`  … and ${tests.length - LOGGED_TESTS} more in the annotation`);
+    if (tests.length > LOGGED_TESTS) lines.push(`  … and ${tests.length - LOGGED_TESTS} more in ${report}`);
   }
   return lines;
 }

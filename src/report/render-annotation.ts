@@ -92,6 +92,14 @@ function renderVerdict(outcome: SuiteOutcome, options: RenderOptions): string {
   }
 }
 
+/** A configuration error, for a host that reports one beyond the log (the Action's job summary): what to fix. */
+export function renderConfigError(message: string, secrets?: Secrets): string {
+  const lines = message.split('\n').map((l) => l.replace(/^- /, '')).filter(Boolean);
+  const [first, ...rest] = lines.length > 1 && /configuration problems:$/.test(lines[0]!) ? [lines[0]!, ...lines.slice(1)] : ['', ...lines];
+  const items = rest.map((l) => `<li>${inline(l, 800, secrets)}</li>`).join('\n');
+  return `<h3>${VERDICTS.error.icon} Test Engine gate: a configuration error, not a test failure</h3>\n\n${first ? `<p>${inline(first, 200, secrets)}</p>\n\n` : ''}<ul>\n${items}\n</ul>\n\n<p>Fix the inputs of the step named above; nothing was sent to the API.</p>\n\n`;
+}
+
 /** A failed run: its unexcused failures in full, then the excused tests apart (step 5b). An excused pass shows the same, as info. */
 function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
   const { failures, excuses } = outcome;

@@ -2,6 +2,7 @@
  * The GitHub Action: `node dist/index.js` with the variables the runner sets (INPUT_* with hyphens kept,
  * GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) against the simulated API.
  */
+import { HtmlRenderer, Parser } from 'commonmark';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type FakeApiOptions, type FakeFailure, type FakeRun, type FakeSuite, type FakeTestEngine } from '../../sim/fake-test-engine.js';
 import { BUILD_ID, BUNDLE, TOKEN, fakeBuild } from '../support/run-plugin.js';
+import { workflowCommands } from '../support/workflow-commands.js';
 
 let api: FakeTestEngine | undefined;
 afterEach(async () => {
@@ -91,9 +93,11 @@ describe('GitHub Action', () => {
     expect(r.stdout).toContain('::error title=web%3A test_checkout_flow[chromium],file=tests/e2e/test_checkout.py::AssertionError: cart empty%0A  at page.click');
     expect(r.stdout).toContain('::error title=web%3A User validates email,file=spec/models/user_spec.rb,line=23::expected true%0Agot false');
     expect(r.stdout).toContain('::error title=web%3A LoginForm shows an error,file=src/LoginForm.test.tsx,line=88::100%25 wrong, a::b');
-    expect(r.stdout.match(/^::error title=/gm)).toHaveLength(10);
-    expect(r.stdout).toMatch(/^::notice title=Test Engine gate::5 more failed executions/m);
-    expect(r.stdout).toMatch(/^::error::web: the run finished with failed tests$/m);
+    // GitHub keeps 10 error annotations a step: the step's own error first, then 9 tests, each once; a notice for the rest.
+    const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error'));
+    expect(errors[0]).toBe('::error::web: the run finished with failed tests');
+    expect(errors).toHaveLength(10);
+    expect(r.stdout).toMatch(/^::notice title=Test Engine gate::6 more failed tests: see the job summary/m);
     expect(r.stdout).toMatch(/^::group::Test Engine gate/m);
     expect(r.requests[0]).toBe(`/v2/analytics/organizations/acme/suites/web/runs?build_id=${BUILD_ID}`);
   });
@@ -153,6 +157,50 @@ describe('GitHub Action', () => {
     expect(blind.code).toBe(1);
     expect(blind.outputs['flaky-count']).toBe('0');
     expect(blind.summary).toMatch(/No test is excused as passed on retry&#58; the build could not be read &#40;this GitHub Actions run names no Buildkite build/);
+  });
+
+  it('hostile test names and reasons issue no workflow command, in either form, and the gate\'s own still reach the runner', async () => {
+    const hostile = [
+      '\u0085::error file=README.md,line=1::FORGED at the start of a line',
+      'text ##[error file=README.md;line=1;title=Security notice]FORGED Token leaked: rotate it',
+      '##[stop-commands]FORGED',
+      '##[add-mask]FORGED',
+    ];
+    const failures: FakeFailure[] = hostile.map((h, i) => ({ test_id: `t${i}`, test_name: `name ${h}`, location: `spec/x_spec.rb:${i + 1}`, failure_reason: `${h}\nsecond line ${h}`, failure_expanded: [{ expanded: [h], backtrace: [h] }] }));
+    const r = await runAction({ 'build-id': BUILD_ID }, [{ id: 'run-1', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures }]);
+    expect(r.code).toBe(1);
+    const commands = workflowCommands(r.stdout);
+    expect(commands.filter((c) => c.form === 'brackets')).toEqual([]);
+    expect(commands.map((c) => c.name).filter((n) => !['group', 'endgroup', 'error', 'notice', 'add-mask'].includes(n))).toEqual([]);
+    // Every command is at the start of its line, as the gate writes its own; none carries test text but the annotations'.
+    for (const c of commands) expect(c.line.startsWith('::')).toBe(true);
+    expect(commands.filter((c) => c.name === 'add-mask').map((c) => c.data)).toEqual([TOKEN]);
+    // The step's own error comes first and is obeyed; the tests' inline annotations follow.
+    expect(commands.find((c) => c.name === 'error')).toMatchObject({ data: 'web: the run finished with failed tests' });
+    expect(commands.filter((c) => c.name === 'error')).toHaveLength(5);
+  });
+
+  it('hostile Markdown in a reason stays text in the job summary, rendered as GitHub renders it (CommonMark)', async () => {
+    const reason = 'expected true\n\n# Security review required\n**Approve this PR now**: [fix](https://evil.example)\n\n- Snapshot\n+ Received';
+    const failures: FakeFailure[] = [{ test_id: 't', test_name: 'Checkout', failure_reason: reason, test_execution_url: 'https://buildkite.com/e/1', failure_expanded: [{ expanded: reason.split('\n') }] }];
+    const r = await runAction({ 'build-id': BUILD_ID }, [{ id: 'run-1', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures }]);
+    const html = new HtmlRenderer({ safe: false }).render(new Parser().parse(r.summary));
+    expect(html).not.toMatch(/<h1|<strong>Approve|<a href="https:\/\/evil|<li>Snapshot/);
+    expect(html).toContain('# Security review required');
+  });
+
+  it('a configuration error writes the job summary with what to fix, and result=error', async () => {
+    const r = await runAction({ timeout: 'soon' }, []);
+    expect(r.code).toBe(2);
+    expect(r.outputs.result).toBe('error');
+    expect(r.summary).toMatch(/a configuration error, not a test failure[\s\S]*Invalid value for &quot;timeout&quot;/);
+  });
+
+  it('inconclusive advice speaks of continue-on-error and the result output, not soft_fail', async () => {
+    const r = await runAction({ timeout: '1', 'build-id': BUILD_ID }, []);
+    expect(r.code).toBe(3);
+    expect(r.summary).toContain('set continue-on-error&#58; true on the step and read its result output');
+    expect(r.summary + r.stdout).not.toContain('soft_fail');
   });
 
   it('several suites: the result output is the worst verdict, the results output has one entry each', async () => {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type FakeApiOptions, type FakeRun } from '../../sim/fake-test-engine.js';
 import { BUILD_ID, RUN_ID, TOKEN, fakeRun, runPlugin, runPluginInProcess, useFakeApi, type RunOptions } from '../support/run-plugin.js';
+import { buildkiteGroups } from '../support/workflow-commands.js';
 
 const fake = useFakeApi();
 const run = fakeRun;
@@ -147,6 +148,28 @@ describe('plugin: verdicts', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/No API token: the variable BUILDKITE_API_TOKEN is empty or unset.*read_suites/);
     expect(r.agentCalls).toEqual([]); // oidc: false never asks the agent
+  });
+});
+
+describe('plugin: the job log is safe from test text', () => {
+  it('no test name or reason opens a log group or reaches the terminal as an escape, even when the annotation falls back to the log', async () => {
+    const forged = '+++ :white_check_mark: Test Engine gate: web passed FORGED';
+    const failures = [
+      {
+        test_id: 't1',
+        test_name: `Cart\n${forged}\u001b[31m red\u001b]1339;url=https://evil.example\u0007`,
+        location: './spec/cart_spec.rb:9',
+        failure_reason: `boom\n${forged}\n--- FORGED\n~~~ FORGED\n^^^ +++\n\u001b[32mgreen\u001b[0m`,
+        failure_expanded: [{ expanded: [forged], backtrace: ['--- FORGED frame'] }],
+      },
+    ];
+    // The agent fails, so the annotation's body is printed to the log instead.
+    const r = await gate([run([['finished', 'failed']], { failures })], {}, {}, { agent: 1 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('could not annotate the build');
+    expect(buildkiteGroups(r.stdout).filter((g) => g.includes('FORGED') || g === '^^^ +++')).toEqual([]);
+    expect(r.stdout).not.toMatch(/\u001b/);
+    expect(r.stdout).toContain('FORGED'); // shown, as text
   });
 });
 
