@@ -103,7 +103,7 @@ export function actionManifest(): string {
 export function readmeActionTables(): string {
   const inputs = optionsFor('github').map((o) => {
     const note = ACTION_INPUT_NOTES[o.name] ?? {};
-    const dflt = o.name === 'commit' ? '`$GITHUB_SHA`' : o.default !== undefined ? `\`${String(o.default)}\`` : note.required ? 'required' : '—';
+    const dflt = o.defaultEnv === 'GITHUB_SHA' ? '`$GITHUB_SHA`' : o.default !== undefined ? `\`${String(o.default)}\`` : note.required ? 'required' : '—';
     return `| \`${o.name}\` | ${dflt} | ${(note.description ?? o.description).replace(/\|/g, '\\|')} |`;
   });
   const outputs = Object.entries(ACTION_OUTPUTS).map(([name, d]) => `| \`${name}\` | ${d} |`);

@@ -70,6 +70,8 @@ export interface Config {
   readonly context: string;
   readonly alwaysAnnotate: boolean;
   readonly annotate: boolean;
+  /** The Action: a check run per suite on `sha`, when a github-token is given. */
+  readonly checks: { readonly token: string; readonly sha: string } | undefined;
 }
 
 const SLUG = new RegExp(PATTERNS.slug);
@@ -270,6 +272,9 @@ export function parseConfig(input: ConfigInput): Config {
       problems.push(`Invalid value for "oidc-audience" (from ${input.values['oidc-audience']?.source ?? 'the default'}): ${show(audience)}. Expected a URL whose only placeholders are {org}, {suite} and {api-url} (not ${unknown.join(', ')}).`);
     }
   }
+  if (parsed['github-token'] !== undefined && parsed.sha === undefined) {
+    missing('sha', 'set sha to the commit the check runs go on (it defaults to $GITHUB_SHA).');
+  }
   if (token !== undefined && /[\r\n]/.test(token)) {
     problems.push(`The API token in ${tokenSource} contains a line break; check how the secret was stored.`);
   }
@@ -304,5 +309,9 @@ export function parseConfig(input: ConfigInput): Config {
     context: parsed.context as string,
     alwaysAnnotate: parsed['always-annotate'] as boolean,
     annotate: parsed.annotate as boolean,
+    checks:
+      typeof parsed['github-token'] === 'string' && typeof parsed.sha === 'string'
+        ? Object.freeze({ token: parsed['github-token'], sha: parsed.sha })
+        : undefined,
   });
 }

@@ -121,6 +121,20 @@ export const OPTIONS = [
     description: 'The API access token itself (scope `read_suites`), passed from a secret.',
   },
   {
+    name: 'github-token',
+    type: 'string',
+    hosts: ['github'],
+    description:
+      'A GitHub token with the `checks: write` permission (such as `${{ github.token }}`): the Action then creates a check run per suite on `sha`, with the verdict as its conclusion and the failures as annotations. Unset, no check run.',
+  },
+  {
+    name: 'sha',
+    type: 'sha',
+    defaultEnv: 'GITHUB_SHA',
+    hosts: ['github'],
+    description: 'The commit the check runs go on (with `github-token`): the pull request\'s head commit when the workflow runs elsewhere, such as on `repository_dispatch`.',
+  },
+  {
     name: 'flaky-tests',
     type: 'choice',
     choices: ['pass', 'fail'],

@@ -12,9 +12,12 @@ import { renderAnnotation, renderConfigError } from '../report/render-annotation
 import { cleanLine, cleanText, withoutWorkflowCommands } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
+import { publishCheckRuns, type CheckRunSettings } from './github-checks.js';
+import { parseLocation } from './github-location.js';
 import { createLog, type Log } from './log.js';
 
 export type ActionsCore = typeof import('@actions/core');
+export { parseLocation };
 
 
 export type ActionResult = 'passed' | 'failed' | 'stale' | 'pending' | 'inconclusive' | 'error';
@@ -25,19 +28,6 @@ export function actionResult(outcome: SuiteOutcome): ActionResult {
   if (outcome.run?.result === 'stale') return 'stale';
   if (outcome.run?.result === 'pending') return 'pending';
   return 'inconclusive';
-}
-
-/**
- * A test's location as the file and line an inline annotation attaches to: RSpec `./spec/a_spec.rb:23`, Jest and
- * Vitest `src/a.test.ts:88:20`, pytest `tests/test_a.py::test_b[chromium]` (a node id: the file, no line).
- */
-export function parseLocation(location: string | null | undefined): { file: string; startLine?: number } | undefined {
-  if (!location) return undefined;
-  const path = location.trim().split('::')[0]!;
-  const match = /^(.*?):(\d+)(?::\d+)?$/.exec(path);
-  const file = (match ? match[1]! : path).replace(/^\.\//, '');
-  if (!file || /[\r\n]/.test(file)) return undefined;
-  return match ? { file, startLine: Number(match[2]) } : { file };
 }
 
 /** The per-suite entry of the `results` output (SPEC.md step 8). */
@@ -77,9 +67,14 @@ export class GithubHost implements Host {
       const value = core.getInput(option.name);
       if (value !== '') values[option.name] = { value, source: `input "${option.name}"` };
     }
-    // Before anything else is printed: the runner masks the token from here on.
+    // Before anything else is printed: the runner masks the tokens from here on.
     const input = values['api-token']?.value;
     if (typeof input === 'string' && input.trim()) core.setSecret(input.trim());
+    const githubToken = values['github-token']?.value;
+    if (typeof githubToken === 'string' && githubToken.trim()) {
+      core.setSecret(githubToken.trim());
+      this.#secrets.add(githubToken.trim());
+    }
     const config = parseConfig({ host: 'github', values, env: this.#env });
     const token = config.token?.token;
     if (token && token !== (typeof input === 'string' ? input.trim() : undefined)) core.setSecret(token);
@@ -110,11 +105,17 @@ export class GithubHost implements Host {
       this.log.line(`could not write the job summary (${error instanceof Error ? error.message : String(error)})`);
     }
 
+    if (config.checks) await publishCheckRuns(outcomes, this.#checkSettings(config.checks), this.#secrets, (line) => this.log.line(line));
+
     // The step's own error first: GitHub keeps 10 error annotations a step, and this one must not be the one dropped.
     if (exitCodeFor(outcomes) !== 0) {
       core.setFailed(withoutWorkflowCommands(outcomes.filter((o) => o.verdict !== 'passed').map((o) => `${o.suite}: ${results.find((r) => r.suite === o.suite)!.reason}`).join('; ')));
     }
     this.#annotateFailures(outcomes, exitCodeFor(outcomes) !== 0 ? MAX_GITHUB_ERRORS - 1 : MAX_GITHUB_ERRORS);
+  }
+
+  #checkSettings(checks: NonNullable<Config['checks']>): CheckRunSettings {
+    return { apiUrl: this.#env.GITHUB_API_URL || 'https://api.github.com', repository: this.#env.GITHUB_REPOSITORY ?? '', sha: checks.sha, token: checks.token };
   }
 
   async reportConfigError(message: string): Promise<void> {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeTestEngine, type FakeApiOptions, type FakeFailure, type FakeRun, type FakeSuite, type FakeTestEngine } from '../../sim/fake-test-engine.js';
 import { BUILD_ID, BUNDLE, TOKEN, fakeBuild } from '../support/run-plugin.js';
+import { startStandInGithub, type StandInGithub } from '../support/github-api.js';
 import { workflowCommands } from '../support/workflow-commands.js';
 
 let api: FakeTestEngine | undefined;
@@ -60,11 +61,13 @@ async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeS
   const code = await new Promise<number | null>((done) => child.on('close', done));
   const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
   const summary = readFileSync(summaryFile, 'utf8');
-  // The runner's mask command is the one line that must carry the token, and it must come first.
+  // The runner's mask commands are the only lines that may carry a token, and they come first.
   const masks = stdout.split('\n').filter((l) => l.startsWith('::add-mask::'));
   if (masks.length) {
     expect(stdout.startsWith(`::add-mask::${TOKEN}\n`)).toBe(true);
-    expect(masks).toEqual([`::add-mask::${TOKEN}`]);
+    const githubToken = inputs['github-token'];
+    expect(masks).toEqual([`::add-mask::${TOKEN}`, ...(githubToken ? [`::add-mask::${githubToken}`] : [])]);
+    expect(stdout.startsWith(masks.join('\n'))).toBe(true);
   }
   const printed = stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
   for (const text of [printed, stderr, summary, JSON.stringify(outputs)]) expect(text).not.toContain(TOKEN);
@@ -201,6 +204,65 @@ describe('GitHub Action', () => {
     expect(r.code).toBe(3);
     expect(r.summary).toContain('set continue-on-error&#58; true on the step and read its result output');
     expect(r.summary + r.stdout).not.toContain('soft_fail');
+  });
+
+  describe('a check run on the pull request\'s commit', () => {
+    const GITHUB_TOKEN = 'ghs_0123456789abcdefghijABCDEFGHIJ012345';
+    const PR_SHA = 'b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4';
+    let github: StandInGithub | undefined;
+    afterEach(async () => {
+      await github?.close();
+      github = undefined;
+    });
+    const withChecks = async (runs: FakeRun[] | FakeSuite[], inputs: Record<string, string> = {}) => {
+      github ??= await startStandInGithub();
+      const r = await runAction({ 'build-id': BUILD_ID, 'github-token': GITHUB_TOKEN, sha: PR_SHA, ...inputs }, runs, { GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'acme/shop' });
+      // The token is masked first, and nowhere else.
+      expect(r.masks).toContain(`::add-mask::${GITHUB_TOKEN}`);
+      const printed = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+      expect(printed + r.stderr + r.summary + JSON.stringify(r.outputs)).not.toContain(GITHUB_TOKEN);
+      expect(github.requests.every((q) => q.authorization === `Bearer ${GITHUB_TOKEN}`)).toBe(true);
+      return { ...r, checks: github.requests };
+    };
+
+    it('a failed run: conclusion failure on the given sha, the summary as output, 120 failures as annotations in batches of 50', async () => {
+      const many: FakeFailure[] = Array.from({ length: 120 }, (_, i) => ({ test_id: `t${i}`, test_name: `Test ${i}`, location: `spec/t${i}_spec.rb:${i + 1}`, failure_reason: `broke ${i}` }));
+      const r = await withChecks([{ id: 'run-1', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: many }], { 'max-failures': '200' });
+      expect(r.code).toBe(1);
+      expect(r.checks.map((q) => [q.method, q.url])).toEqual([
+        ['POST', '/repos/acme/shop/check-runs'],
+        ['PATCH', '/repos/acme/shop/check-runs/1'],
+        ['PATCH', '/repos/acme/shop/check-runs/1'],
+      ]);
+      const created = r.checks[0]!.body as { name: string; head_sha: string; status: string; conclusion: string; output: { summary: string; annotations: unknown[] } };
+      expect(created).toMatchObject({ name: 'Test Engine: web', head_sha: PR_SHA, status: 'completed', conclusion: 'failure' });
+      expect(created.output.summary).toContain('<code>web</code> failed — 120 failed tests');
+      expect(created.output.summary.length).toBeLessThanOrEqual(65_535);
+      expect(created.output.annotations[0]).toEqual({ path: 'spec/t0_spec.rb', start_line: 1, end_line: 1, annotation_level: 'failure', title: 'web: Test 0', message: 'broke 0' });
+      expect(r.checks.map((q) => ((q.body as { output: { annotations: unknown[] } }).output.annotations.length))).toEqual([50, 50, 20]);
+      expect(r.stdout).toMatch(/web: check run "Test Engine: web" on b5c6d7e8f9a0: failure \(https:\/\/github\.com\/acme\/shop\/runs\/1\)/);
+    });
+
+    it('a passed run is success, an inconclusive one neutral, a setup error action_required', async () => {
+      const passed = await withChecks([{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'passed']] }]);
+      expect(passed.checks.map((q) => q.body.conclusion)).toEqual(['success']);
+      await github!.close();
+      github = undefined;
+      const stale = await withChecks([{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'stale']] }]);
+      expect(stale.checks.map((q) => q.body.conclusion)).toEqual(['neutral']);
+      await github!.close();
+      github = undefined;
+      const unknown = await withChecks([], { 'suite-slug': 'nope' });
+      expect(unknown.code).toBe(2);
+      expect(unknown.checks.map((q) => q.body.conclusion)).toEqual(['action_required']);
+    });
+
+    it('a check run that cannot be created is a log line; the verdict stands', async () => {
+      github = await startStandInGithub({ status: 403, message: 'Resource not accessible by integration' });
+      const r = await withChecks([{ id: 'r', buildId: BUILD_ID, timeline: [['finished', 'passed']] }]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/web: could not create the check run: POST \/repos\/acme\/shop\/check-runs answered 403: Resource not accessible by integration \(the github-token needs the checks: write permission\)/);
+    });
   });
 
   it('several suites: the result output is the worst verdict, the results output has one entry each', async () => {
