@@ -6,7 +6,7 @@
  * suite's OIDC token for the suite's endpoints (`oidc: true`), an API token with read_builds reads the build and
  * its tests, and the agent keeps the annotation it is given. Prints the job log as it happens, then the annotation.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -64,10 +64,14 @@ mkdirSync(bin);
 mkdirSync(calls);
 writeStandInAgent(bin, calls);
 
+// The gate runs in this repository's own checkout, as a step runs in the build's: its annotation then shows the
+// test's own lines relative to the repository, linked at this commit.
+const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout?.trim();
+
 console.log('\n──────── job log of the gate step ────────');
 const code = await new Promise<number>((done) => {
   const child = spawn('bash', [resolve('hooks/command')], {
-    cwd: work, // the agent runs hooks from the build's checkout, not from the plugin
+    cwd: process.cwd(), // the agent runs hooks from the build's checkout, not from the plugin
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
       PATH: `${bin}:${process.env.PATH}`,
@@ -79,6 +83,8 @@ const code = await new Promise<number>((done) => {
       BUILDKITE_BUILD_NUMBER: '42',
       BUILDKITE_JOB_ID: gateJobId,
       BUILDKITE_API_TOKEN: apiToken,
+      BUILDKITE_REPO: 'https://github.com/your-org/test-engine-gate.git',
+      ...(commit ? { BUILDKITE_COMMIT: commit } : {}),
       BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify({ 'api-url': sim.url, oidc: true, 'poll-interval': 0.5, settle: 1, timeout: 60 }),
     },
   });

@@ -152,8 +152,13 @@ export function withHookDefaults(hook: string): string {
   return replaceBlock(hook, HOOK_DEFAULTS_START, HOOK_DEFAULTS_END, hookDefaults());
 }
 
+/** docs/github-action.md with its inputs and outputs tables brought up to date. */
+export function withActionTables(doc: string): string {
+  return replaceBlock(doc, README_ACTION_START, README_ACTION_END, readmeActionTables());
+}
+
 /** README.md with its generated blocks brought up to date. */
 export function withReadmeTables(readme: string): string {
   const options = replaceBlock(readme, README_OPTIONS_START, README_OPTIONS_END, readmeOptionsTable());
-  return replaceBlock(options, README_ACTION_START, README_ACTION_END, readmeActionTables());
+  return options;
 }

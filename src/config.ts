@@ -70,6 +70,8 @@ export interface Config {
   readonly context: string;
   readonly alwaysAnnotate: boolean;
   readonly annotate: boolean;
+  /** Link locations and the project's frames to the repository (source-links). */
+  readonly sourceLinks: boolean;
   /** The Action: a check run per suite on `sha`, when a github-token is given. */
   readonly checks: { readonly token: string; readonly sha: string } | undefined;
 }
@@ -309,6 +311,7 @@ export function parseConfig(input: ConfigInput): Config {
     context: parsed.context as string,
     alwaysAnnotate: parsed['always-annotate'] as boolean,
     annotate: parsed.annotate as boolean,
+    sourceLinks: parsed['source-links'] as boolean,
     checks:
       typeof parsed['github-token'] === 'string' && typeof parsed.sha === 'string'
         ? Object.freeze({ token: parsed['github-token'], sha: parsed.sha })

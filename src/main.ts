@@ -15,7 +15,9 @@ import { VERDICTS, exitCodeFor } from './gate/verdict.js';
 import { BuildkiteHost } from './hosts/buildkite.js';
 import { CliHost, helpText, parseCliArgs } from './hosts/cli.js';
 import type { Env, Host } from './hosts/host.js';
+import { sourceContext } from './hosts/checkout.js';
 import { verdictLines, verdictTitle } from './report/log-summary.js';
+import { NO_SOURCE } from './report/source.js';
 import { Secrets } from './secrets.js';
 
 declare const __VERSION__: string;
@@ -156,11 +158,13 @@ async function gate(host: Host, config: Config, runtime: Runtime, secrets: Secre
       { suites: config.suites, fromBuild: config.suitesFromBuild },
       progress,
     );
+    // The checkout is read only when there is a failure to point into it.
+    const source = outcomes.some((o) => o.failures?.executions.length) ? sourceContext(config, env, process.cwd()) : NO_SOURCE;
     for (const outcome of outcomes) {
       log.group(verdictTitle(outcome), outcome.verdict !== 'passed');
-      for (const line of verdictLines(outcome, secrets, REPORT_NAME[config.host])) log.line(line);
+      for (const line of verdictLines(outcome, secrets, REPORT_NAME[config.host], source)) log.line(line);
     }
-    await host.publish(outcomes, config);
+    await host.publish(outcomes, config, source);
     const code = exitCodeFor(outcomes);
     const meaning = Object.values(VERDICTS).find((v) => v.exitCode === code)!.meaning;
     log.line(`Exit ${code}: ${meaning} (${transport.requests} API request${transport.requests === 1 ? '' : 's'})`);

@@ -212,6 +212,13 @@ export const OPTIONS = [
     description: 'Post annotations at all.',
   },
   {
+    name: 'source-links',
+    type: 'boolean',
+    default: true,
+    description:
+      'Link each failure\'s location and the project\'s own backtrace frames to that line of the repository at the build\'s commit (GitHub, GitLab, Bitbucket; from `BUILDKITE_REPO` and `BUILDKITE_COMMIT`, or on GitHub Actions its server, repository and commit).',
+  },
+  {
     name: 'run-in-docker',
     type: 'choice',
     choices: ['auto', 'true', 'false'],

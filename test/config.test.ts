@@ -66,6 +66,8 @@ describe('parseConfig', () => {
       context: 'test-engine-gate',
       alwaysAnnotate: false,
       annotate: true,
+      sourceLinks: true,
+      checks: undefined,
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.suites)).toBe(true);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { actionManifest, pluginManifest, withHookDefaults, withReadmeTables } from '../scripts/manifests.js';
+import { actionManifest, pluginManifest, withActionTables, withHookDefaults, withReadmeTables } from '../scripts/manifests.js';
 import { DEFAULT_NODE_IMAGE } from '../src/options.js';
 import { ROOT } from './support/run-plugin.js';
 
@@ -18,9 +18,11 @@ describe('generated files match src/options.ts (run `npm run manifests` when thi
     expect(read('action.yml')).toBe(actionManifest());
   });
 
-  it("README.md's options, inputs and outputs tables", () => {
+  it("README.md's options table, and the Action's inputs and outputs in docs/github-action.md", () => {
     const readme = read('README.md');
     expect(withReadmeTables(readme)).toBe(readme);
+    const action = read('docs/github-action.md');
+    expect(withActionTables(action)).toBe(action);
   });
 
   it("hooks/command's defaults (minimum Node.js, node image)", () => {
@@ -30,7 +32,7 @@ describe('generated files match src/options.ts (run `npm run manifests` when thi
 
   it('README.md stays a README for users (under 30 KB); the engineering notes live in docs/', () => {
     expect(Buffer.byteLength(read('README.md'))).toBeLessThan(30 * 1024);
-    for (const doc of ['docs/performance.md', 'docs/how-it-works.md', 'docs/development.md']) expect(read('README.md')).toContain(`](${doc})`);
+    for (const doc of ['docs/performance.md', 'docs/how-it-works.md', 'docs/development.md', 'docs/github-action.md']) expect(read('README.md')).toContain(`](${doc})`);
   });
 
   it('one default node image: plugin.yml, hooks/command and every image the README names', () => {

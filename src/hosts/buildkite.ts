@@ -10,6 +10,7 @@ import { optionsFor } from '../options.js';
 import { annotationContext } from '../report/context.js';
 import { annotationBudget } from '../report/budget.js';
 import { renderAnnotation } from '../report/render-annotation.js';
+import { NO_SOURCE, type SourceContext } from '../report/source.js';
 import type { MintToken } from '../auth.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
@@ -142,12 +143,12 @@ export class BuildkiteHost implements Host {
     return result.stdout ?? '';
   };
 
-  async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
+  async publish(outcomes: readonly SuiteOutcome[], config: Config, source: SourceContext = NO_SOURCE): Promise<void> {
     if (!config.annotate) return;
-    await Promise.all(outcomes.map((outcome) => this.#annotate(outcome, config, outcomes.length > 1)));
+    await Promise.all(outcomes.map((outcome) => this.#annotate(outcome, config, outcomes.length > 1, source)));
   }
 
-  async #annotate(outcome: SuiteOutcome, config: Config, several: boolean): Promise<void> {
+  async #annotate(outcome: SuiteOutcome, config: Config, several: boolean, source: SourceContext): Promise<void> {
     const context = annotationContext(config.context, outcome.suite, several);
     if (!shouldReport(outcome, config.alwaysAnnotate)) {
       // A retried job that now passes should not keep the failure annotation of its earlier attempt;
@@ -155,7 +156,7 @@ export class BuildkiteHost implements Host {
       if (Number(this.#env.BUILDKITE_RETRY_COUNT ?? 0) > 0) await runAgent(['annotation', 'remove', '--context', context], '', this.#env);
       return;
     }
-    const body = renderAnnotation(outcome, { secrets: this.#secrets, budgetBytes: annotationBudget(config.maxFailures) });
+    const body = renderAnnotation(outcome, { secrets: this.#secrets, budgetBytes: annotationBudget(config.maxFailures), source });
     const style = annotationStyle(outcome);
     const result = await runAgent(['annotate', '--style', style, '--context', context], body, this.#env);
     if (result.ok) {

@@ -6,6 +6,7 @@ import { shouldReport, type SuiteOutcome } from '../gate/verdict.js';
 import { describeType, optionsFor, type OptionSpec } from '../options.js';
 import { annotationBudget } from '../report/budget.js';
 import { renderAnnotation } from '../report/render-annotation.js';
+import { NO_SOURCE, type SourceContext } from '../report/source.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
 import { createLog, type Log } from './log.js';
@@ -82,8 +83,8 @@ export class CliHost implements Host {
     return config;
   }
 
-  async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
-    const bodies = outcomes.filter((o) => shouldReport(o, config.alwaysAnnotate)).map((o) => renderAnnotation(o, { secrets: this.#secrets, budgetBytes: annotationBudget(config.maxFailures) }));
+  async publish(outcomes: readonly SuiteOutcome[], config: Config, source: SourceContext = NO_SOURCE): Promise<void> {
+    const bodies = outcomes.filter((o) => shouldReport(o, config.alwaysAnnotate)).map((o) => renderAnnotation(o, { secrets: this.#secrets, budgetBytes: annotationBudget(config.maxFailures), source }));
     if (bodies.length) this.#stdout(bodies.join('\n<hr>\n\n'));
   }
 }

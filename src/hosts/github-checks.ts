@@ -8,9 +8,10 @@ import { EnvHttpProxyAgent } from '../api/undici.js';
 import { type SuiteOutcome, type Verdict } from '../gate/verdict.js';
 import { failureLine, unexcusedFailures } from '../report/failure-summary.js';
 import { renderAnnotation } from '../report/render-annotation.js';
+import { NO_SOURCE, type SourceContext } from '../report/source.js';
 import { cleanLine, cleanText } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
-import { parseLocation } from './github-location.js';
+import { failureSpot } from './github-location.js';
 
 /** The Checks API takes at most 50 annotations a request; more go in further updates of the same run. */
 export const CHECK_ANNOTATIONS_PER_REQUEST = 50;
@@ -42,7 +43,7 @@ interface CheckAnnotation {
 }
 
 /** Creates one check run per suite; never throws: a check that cannot be created is a log line, the verdict stands. */
-export async function publishCheckRuns(outcomes: readonly SuiteOutcome[], settings: CheckRunSettings, secrets: Secrets, log: (line: string) => void): Promise<void> {
+export async function publishCheckRuns(outcomes: readonly SuiteOutcome[], settings: CheckRunSettings, secrets: Secrets, log: (line: string) => void, source: SourceContext = NO_SOURCE): Promise<void> {
   if (!/^[\w.-]+\/[\w.-]+$/.test(settings.repository)) {
     log(`no check run: $GITHUB_REPOSITORY ("${cleanLine(settings.repository, 100).text}") names no owner/repository`);
     return;
@@ -51,7 +52,7 @@ export async function publishCheckRuns(outcomes: readonly SuiteOutcome[], settin
   try {
     for (const outcome of outcomes) {
       try {
-        const url = await publishOne(outcome, settings, secrets, dispatcher);
+        const url = await publishOne(outcome, settings, secrets, dispatcher, source);
         log(`${outcome.suite}: check run "${checkName(outcome)}" on ${settings.sha.slice(0, 12)}: ${CONCLUSIONS[outcome.verdict]}${url ? ` (${url})` : ''}`);
       } catch (error) {
         log(`${outcome.suite}: could not create the check run: ${secrets.redact(error instanceof Error ? error.message : String(error))} (the github-token needs the checks: write permission)`);
@@ -66,11 +67,11 @@ function checkName(outcome: SuiteOutcome): string {
   return `Test Engine: ${outcome.suite}`;
 }
 
-async function publishOne(outcome: SuiteOutcome, settings: CheckRunSettings, secrets: Secrets, dispatcher: EnvHttpProxyAgent): Promise<string | undefined> {
-  const annotations = checkAnnotations(outcome, secrets);
+async function publishOne(outcome: SuiteOutcome, settings: CheckRunSettings, secrets: Secrets, dispatcher: EnvHttpProxyAgent, source: SourceContext): Promise<string | undefined> {
+  const annotations = checkAnnotations(outcome, secrets, source);
   const output = (batch: CheckAnnotation[]) => ({
     title: cleanLine(`${outcome.suite} ${outcome.verdict}: ${outcome.reason}`, 200, secrets).text,
-    summary: renderAnnotation(outcome, { secrets, budgetBytes: CHECK_SUMMARY_BYTES }),
+    summary: renderAnnotation(outcome, { secrets, budgetBytes: CHECK_SUMMARY_BYTES, source }),
     annotations: batch,
   });
   const base = `${settings.apiUrl.replace(/\/+$/, '')}/repos/${settings.repository}/check-runs`;
@@ -91,12 +92,12 @@ async function publishOne(outcome: SuiteOutcome, settings: CheckRunSettings, sec
 }
 
 /** The unexcused failures read, one annotation per test, on its file (a location without a file gets none). */
-function checkAnnotations(outcome: SuiteOutcome, secrets: Secrets): CheckAnnotation[] {
+function checkAnnotations(outcome: SuiteOutcome, secrets: Secrets, source: SourceContext): CheckAnnotation[] {
   if (outcome.verdict !== 'failed') return [];
   return (unexcusedFailures(outcome)?.groups ?? []).flatMap((group) => {
     const first = group.executions[0]!;
-    const { name, location } = failureLine(first, secrets);
-    const where = parseLocation(location);
+    const { name } = failureLine(first, secrets);
+    const where = failureSpot(first, source, secrets);
     if (!where) return [];
     const reason = cleanText(first.failure_reason || 'failed', CHECK_MESSAGE_CHARS, secrets);
     const line = where.startLine ?? 1;

@@ -9,11 +9,12 @@ import { optionsFor } from '../options.js';
 import { failureLine, unexcusedFailures } from '../report/failure-summary.js';
 import { ANNOTATION_MAX_BYTES, GITHUB_MESSAGE_CHARS, MAX_GITHUB_ERRORS, annotationBudget } from '../report/budget.js';
 import { renderAnnotation, renderConfigError } from '../report/render-annotation.js';
+import { NO_SOURCE, type SourceContext } from '../report/source.js';
 import { cleanLine, cleanText, withoutWorkflowCommands } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
 import { publishCheckRuns, type CheckRunSettings } from './github-checks.js';
-import { parseLocation } from './github-location.js';
+import { failureSpot, parseLocation } from './github-location.js';
 import { createLog, type Log } from './log.js';
 
 export type ActionsCore = typeof import('@actions/core');
@@ -82,7 +83,7 @@ export class GithubHost implements Host {
     return config;
   }
 
-  async publish(outcomes: readonly SuiteOutcome[], config: Config): Promise<void> {
+  async publish(outcomes: readonly SuiteOutcome[], config: Config, source: SourceContext = NO_SOURCE): Promise<void> {
     const core = this.#core;
     const results = outcomes.map((o) => resultEntry(o, this.#secrets));
     const first = results[0]!;
@@ -98,20 +99,20 @@ export class GithubHost implements Host {
 
     // The step summary is limited to 1 MiB per step: the suites share it.
     const budgetBytes = Math.min(annotationBudget(config.maxFailures), Math.floor(ANNOTATION_MAX_BYTES / outcomes.length));
-    for (const outcome of outcomes) core.summary.addRaw(renderAnnotation(outcome, { secrets: this.#secrets, budgetBytes }), true);
+    for (const outcome of outcomes) core.summary.addRaw(renderAnnotation(outcome, { secrets: this.#secrets, budgetBytes, source }), true);
     try {
       await core.summary.write();
     } catch (error) {
       this.log.line(`could not write the job summary (${error instanceof Error ? error.message : String(error)})`);
     }
 
-    if (config.checks) await publishCheckRuns(outcomes, this.#checkSettings(config.checks), this.#secrets, (line) => this.log.line(line));
+    if (config.checks) await publishCheckRuns(outcomes, this.#checkSettings(config.checks), this.#secrets, (line) => this.log.line(line), source);
 
     // The step's own error first: GitHub keeps 10 error annotations a step, and this one must not be the one dropped.
     if (exitCodeFor(outcomes) !== 0) {
       core.setFailed(withoutWorkflowCommands(outcomes.filter((o) => o.verdict !== 'passed').map((o) => `${o.suite}: ${results.find((r) => r.suite === o.suite)!.reason}`).join('; ')));
     }
-    this.#annotateFailures(outcomes, exitCodeFor(outcomes) !== 0 ? MAX_GITHUB_ERRORS - 1 : MAX_GITHUB_ERRORS);
+    this.#annotateFailures(outcomes, exitCodeFor(outcomes) !== 0 ? MAX_GITHUB_ERRORS - 1 : MAX_GITHUB_ERRORS, source);
   }
 
   #checkSettings(checks: NonNullable<Config['checks']>): CheckRunSettings {
@@ -130,7 +131,7 @@ export class GithubHost implements Host {
   }
 
   /** One inline annotation per failed test (not per execution), with how often it failed; the rest in one notice. */
-  #annotateFailures(outcomes: readonly SuiteOutcome[], budget: number): void {
+  #annotateFailures(outcomes: readonly SuiteOutcome[], budget: number, source: SourceContext): void {
     const core = this.#core;
     let shown = 0;
     let total = 0;
@@ -142,13 +143,13 @@ export class GithubHost implements Host {
       for (const group of unexcused?.groups ?? []) {
         if (shown >= budget) break;
         const first = group.executions[0]!;
-        const { name, location } = failureLine(first, this.#secrets);
+        const { name } = failureLine(first, this.#secrets);
         // Line breaks are kept: @actions/core sends them as %0A, and snapshot diffs stay readable.
         const reason = cleanText(first.failure_reason || 'failed', GITHUB_MESSAGE_CHARS, this.#secrets);
         const message = reason.text.trimEnd() + (reason.omitted ? '\n…' : '');
         core.error(withoutWorkflowCommands(`${message}${group.executions.length > 1 ? ` (failed ${group.executions.length}×)` : ''}`), {
           title: withoutWorkflowCommands(`${outcome.suite}: ${name}`),
-          ...(parseLocation(location) ?? {}),
+          ...(failureSpot(first, source, this.#secrets) ?? {}),
         });
         shown++;
       }

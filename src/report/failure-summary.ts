@@ -4,6 +4,7 @@ import { excusedIds } from '../gate/excuse.js';
 import type { SuiteOutcome } from '../gate/verdict.js';
 import { plural } from '../plural.js';
 import { cleanLine } from '../sanitize.js';
+import { NO_SOURCE, locationIn, type SourceContext } from './source.js';
 import type { Secrets } from '../secrets.js';
 
 export interface TestGroup {
@@ -66,13 +67,25 @@ export interface FailureLine {
   readonly reason: string;
 }
 
-/** A test's name, location and the first line of its reason, cleaned: `✗ name (location): reason` in the log. */
-export function failureLine(execution: FailedExecution, secrets: Secrets | undefined, reasonChars = 160): FailureLine {
+/**
+ * A test's name, location and the first line of its reason, cleaned: `✗ name (location): reason` in the log. The
+ * location is relative to the repository root when the source says where that is.
+ */
+export function failureLine(execution: FailedExecution, secrets: Secrets | undefined, reasonChars = 160, source: SourceContext = NO_SOURCE): FailureLine {
   const firstLine = (execution.failure_reason ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
   const reason = cleanLine(firstLine, reasonChars, secrets);
   return {
     name: cleanLine(execution.test_name || '(unnamed test)', 200, secrets).text,
-    location: cleanLine(execution.location ?? '', 200, secrets).text,
+    location: cleanLine(repositoryLocation(execution.location, source) ?? execution.location ?? '', 200, secrets).text,
     reason: reason.text + (reason.omitted ? '…' : ''),
   };
+}
+
+/** `path:line` relative to the repository root, or undefined when the location points nowhere in it. */
+function repositoryLocation(location: string | null | undefined, source: SourceContext): string | undefined {
+  const spot = locationIn(location, source);
+  if (!spot) return undefined;
+  // A pytest node id keeps its test part: `tests/test_a.py::test_b[chromium]`.
+  const test = (location ?? '').trim().split('::').slice(1);
+  return `${spot.path}${spot.line ? `:${spot.line}` : ''}${test.length ? `::${test.join('::')}` : ''}`;
 }

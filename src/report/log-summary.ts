@@ -5,6 +5,7 @@ import { cleanLine } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import { LOGGED_TESTS } from './budget.js';
 import { countPhrase, failureLine, unexcusedFailures } from './failure-summary.js';
+import { NO_SOURCE, type SourceContext } from './source.js';
 
 
 /** The group title: the verdict and, for a failed run, the same count as the annotation's heading. */
@@ -15,7 +16,7 @@ export function verdictTitle(outcome: SuiteOutcome): string {
 }
 
 /** `report`: what the host calls the full report — the annotation, the job summary. */
-export function verdictLines(outcome: SuiteOutcome, secrets: Secrets, report = 'the annotation'): string[] {
+export function verdictLines(outcome: SuiteOutcome, secrets: Secrets, report = 'the annotation', source: SourceContext = NO_SOURCE): string[] {
   const lines = [cleanLine(outcome.reason, 2000, secrets).text];
   for (const advice of outcome.advice ?? []) lines.push(`  → ${cleanLine(advice, 500, secrets).text}`);
   if (outcome.run?.web_url) lines.push(`run: ${cleanLine(outcome.run.web_url, 500).text}`);
@@ -26,7 +27,7 @@ export function verdictLines(outcome: SuiteOutcome, secrets: Secrets, report = '
   const groups = unexcusedFailures(outcome)?.groups ?? [];
   if (outcome.verdict !== 'passed') {
     for (const group of groups.slice(0, LOGGED_TESTS)) {
-      const { name, location, reason } = failureLine(group.executions[0]!, secrets);
+      const { name, location, reason } = failureLine(group.executions[0]!, secrets, 160, source);
       lines.push(`  ✗ ${name}${location ? ` (${location})` : ''}${reason ? `: ${reason}` : ''}`);
     }
     if (groups.length > LOGGED_TESTS) lines.push(`  … and ${groups.length - LOGGED_TESTS} more tests in ${report}`);

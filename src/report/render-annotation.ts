@@ -24,10 +24,13 @@ import {
 } from './budget.js';
 import { escapeInline, escapePre, safeHref } from './escape.js';
 import { countPhrase, failureLine, unexcusedFailures, type TestGroup } from './failure-summary.js';
+import { NO_SOURCE, foldLabel, locationIn, projectFrames, type ShownFrame, type SourceContext } from './source.js';
 import { plural } from '../plural.js';
 
 export interface RenderOptions {
   readonly secrets?: Secrets;
+  /** The checkout and repository the failures point into (SPEC.md step 6); none by default. */
+  readonly source?: SourceContext;
   /** Byte budget of the whole body: annotationBudget(max-failures) by default. */
   readonly budgetBytes?: number;
 }
@@ -45,6 +48,7 @@ interface Context {
   readonly runHref: string | undefined;
   readonly secrets: Secrets | undefined;
   readonly budget: number;
+  readonly source: SourceContext;
 }
 
 export function renderAnnotation(outcome: SuiteOutcome, options: RenderOptions = {}): string {
@@ -63,6 +67,7 @@ function renderVerdict(outcome: SuiteOutcome, options: RenderOptions): string {
     runHref,
     secrets,
     budget: options.budgetBytes ?? DEFAULT_ANNOTATION_BYTES,
+    source: options.source ?? NO_SOURCE,
   };
   const reason = sentence(inline(outcome.reason, 2000, secrets));
   const advice = (outcome.advice ?? []).map((a) => `<li>${inline(a, 800, secrets)}</li>`).join('\n');
@@ -133,7 +138,7 @@ function renderFailed(outcome: SuiteOutcome, ctx: Context): string {
   for (let i = 0; i < groups.length; i++) {
     const available = ctx.budget - bytes - footerReserve;
     const share = Math.min(MAX_TEST_BYTES, Math.max(MIN_TEST_BYTES, Math.floor(available / (groups.length - i))));
-    const block = renderTestWithin(groups[i]!, share, ctx.secrets);
+    const block = renderTestWithin(groups[i]!, share, ctx.secrets, ctx.source);
     const size = Buffer.byteLength(block);
     if (size > available) break;
     body += block;
@@ -207,22 +212,26 @@ function renderExcused(excuses: Excuses, secrets: Secrets | undefined, maxBytes:
 }
 
 /** The test at the most detailed level that fits its share of the budget. */
-function renderTestWithin(group: TestGroup, maxBytes: number, secrets: Secrets | undefined): string {
+function renderTestWithin(group: TestGroup, maxBytes: number, secrets: Secrets | undefined, source: SourceContext): string {
   let block = '';
   for (const level of DETAIL_LEVELS) {
-    block = renderTest(group, level, secrets);
+    block = renderTest(group, level, secrets, source);
     if (Buffer.byteLength(block) <= maxBytes) break;
   }
   return block;
 }
 
-function renderTest(group: TestGroup, level: DetailLevel, secrets: Secrets | undefined): string {
+function renderTest(group: TestGroup, level: DetailLevel, secrets: Secrets | undefined, source: SourceContext): string {
   const first = group.executions[0]!;
-  const { location, reason: firstLine } = failureLine(first, secrets, SUMMARY_REASON_CHARS);
+  const { location, reason: firstLine } = failureLine(first, secrets, SUMMARY_REASON_CHARS, source);
   // The collapsed line already says why: name, location, duration, repeats, the first line of the reason.
   const name = cleanLine(first.test_name ?? '', NAME_CHARS, secrets);
   const summary = [`<strong>${name.text ? escapeInline(name.text) + (name.omitted ? '…' : '') : '(unnamed test)'}</strong>`];
-  if (location) summary.push(`<code>${escapeInline(location)}</code>`);
+  if (location) {
+    const spot = locationIn(first.location, source);
+    const href = spot && safeHref(source.link?.(spot.path, spot.line));
+    summary.push(href ? `<a href="${href}"><code>${escapeInline(location)}</code></a>` : `<code>${escapeInline(location)}</code>`);
+  }
   if (typeof first.duration === 'number' && Number.isFinite(first.duration)) summary.push(formatDuration(first.duration));
   if (group.executions.length > 1) summary.push(`failed ${group.executions.length}×`);
   const why = firstLine ? ` — ${escapeInline(firstLine)}` : '';
@@ -234,8 +243,10 @@ function renderTest(group: TestGroup, level: DetailLevel, secrets: Secrets | und
   const { expanded, backtrace } = expandedAndBacktrace(first, reasonLines);
   const expandedBlock = level.lines > 0 && expanded.length ? renderLines(expanded, level.lines, level.lineChars, secrets) : '';
   const expandedCut = level.lines > 0 ? Math.max(0, expanded.length - level.lines) : expanded.length;
-  const backtraceBlock = level.backtrace > 0 && backtrace.length ? renderLines(backtrace, level.backtrace, level.lineChars, secrets) : '';
-  const backtraceCut = Math.max(0, backtrace.length - level.backtrace);
+  // The project's own frames, linked; each run of others folded into one line that says how many and where.
+  const frames = projectFrames(backtrace, source);
+  const backtraceBlock = level.backtrace > 0 && frames.length ? frames.slice(0, level.backtrace).map((f) => renderFrame(f, level.lineChars, secrets, source)).join('\n') : '';
+  const backtraceCut = Math.max(0, frames.length - level.backtrace);
 
   // Each HTML block on lines of its own between blank lines (CommonMark): a block that follows another without
   // one joins it, and a blank line in test output would then end both and let the rest be read as Markdown.
@@ -245,6 +256,17 @@ function renderTest(group: TestGroup, level: DetailLevel, secrets: Secrets | und
     blocks.push('<p><em>Backtrace</em></p>', `<pre>${backtraceBlock}${cutMarker(backtraceCut, 'backtrace line', !backtraceBlock)}</pre>`);
   }
   return `${blocks.filter(Boolean).join('\n\n')}\n\n</details>\n\n`;
+}
+
+/** A backtrace entry: a project frame with its path relative to the repository (linked when the host is known), or a fold. */
+function renderFrame(shown: ShownFrame, lineChars: number, secrets: Secrets | undefined, source: SourceContext): string {
+  if (shown.kind === 'fold') return escapePre(foldLabel(shown));
+  const { frame, path } = shown;
+  // The frame's own spacing kept (`    at `): cleaned of escapes and line breaks, not trimmed.
+  const clean = (text: string) => escapePre(cleanText(text, lineChars, secrets).text.replace(/[\n\t]+/g, ' '));
+  const spot = clean(`${path}${frame.between}${frame.line ?? ''}`);
+  const href = safeHref(source.link?.(path, frame.line));
+  return `${clean(frame.before)}${href ? `<a href="${href}">${spot}</a>` : spot}${clean(frame.after)}`;
 }
 
 /** The execution and the test's history, right under the summary; each execution of a repeated failure. */
@@ -265,6 +287,11 @@ function links(group: TestGroup): string {
   const history = safeHref(first.test_url);
   if (history) parts.push(`<a href="${history}">test history</a>`);
   return parts.length ? `<p>${parts.join(' · ')}</p>` : '';
+}
+
+/** A failure's backtrace frames: `backtrace`, or the JavaScript collector's trailing `at …` lines in `expanded`. */
+export function backtraceLines(execution: FailedExecution): string[] {
+  return expandedAndBacktrace(execution, []).backtrace;
 }
 
 /** A JavaScript stack frame: `    at fn (file:line:col)`. */

@@ -3,8 +3,8 @@
  * GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) against the simulated API.
  */
 import { HtmlRenderer, Parser } from 'commonmark';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
-async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeSuite[], extraEnv: Record<string, string> = {}, options: Partial<FakeApiOptions> = {}) {
+async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeSuite[], extraEnv: Record<string, string> = {}, options: Partial<FakeApiOptions> = {}, cwd?: string) {
   const suites = runs.length && 'slug' in runs[0]! ? (runs as FakeSuite[]) : [{ slug: 'web', runs: runs as FakeRun[] }];
   api = await startFakeTestEngine({ org: 'acme', token: TOKEN, suites, ...options });
   const dir = mkdtempSync(join(tmpdir(), 'teg-action-'));
@@ -53,7 +53,7 @@ async function runAction(inputs: Record<string, string>, runs: FakeRun[] | FakeS
     ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [BUNDLE], { cwd: dir, env });
+  const child = spawn(process.execPath, [BUNDLE], { cwd: cwd ?? dir, env });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -91,7 +91,7 @@ describe('GitHub Action', () => {
       expect.objectContaining({ suite: 'web', result: 'failed', runId: 'run-1', failedCount: 15, failedCountExact: true }),
     ]);
     expect(r.summary).toContain('<code>web</code> failed — 15 failed tests</h3>');
-    expect(r.summary).toContain('<summary><strong>User validates email</strong> · <code>./spec/models/user&#95;spec.rb&#58;23</code> — expected true</summary>');
+    expect(r.summary).toContain('<summary><strong>User validates email</strong> · <code>spec/models/user&#95;spec.rb&#58;23</code> — expected true</summary>');
     // A pytest node id attaches to its file; a multi-line message keeps its line breaks.
     expect(r.stdout).toContain('::error title=web%3A test_checkout_flow[chromium],file=tests/e2e/test_checkout.py::AssertionError: cart empty%0A  at page.click');
     expect(r.stdout).toContain('::error title=web%3A User validates email,file=spec/models/user_spec.rb,line=23::expected true%0Agot false');
@@ -263,6 +263,28 @@ describe('GitHub Action', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/web: could not create the check run: POST \/repos\/acme\/shop\/check-runs answered 403: Resource not accessible by integration \(the github-token needs the checks: write permission\)/);
     });
+  });
+
+  it('in a checkout: the summary links the project\'s frames, and ::error goes on the first one when the location names no file of it', async () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'teg-gh-checkout-'));
+    mkdirSync(join(checkout, 'app/models'), { recursive: true });
+    writeFileSync(join(checkout, 'app/models/user.rb'), '# the model\n');
+    execFileSync('git', ['init', '-q'], { cwd: checkout });
+    execFileSync('git', ['add', '.'], { cwd: checkout });
+    const failure: FakeFailure = {
+      test_id: 't',
+      test_name: 'User totals the cart',
+      location: 'spec/generated/total_spec.rb:5', // no file of this checkout
+      failure_reason: 'expected 90',
+      failure_expanded: [{ backtrace: ["/home/runner/work/shop/shop/app/models/user.rb:41:in 'total'", "/opt/hostedtoolcache/gems/rspec-core-3.13.0/lib/rspec/core/example.rb:263:in 'run'"] }],
+    };
+    const env = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/shop' };
+    const r = await runAction({ 'build-id': BUILD_ID }, [{ id: 'run-1', buildId: BUILD_ID, timeline: [['finished', 'failed']], failures: [failure] }], env, {}, checkout);
+    rmSync(checkout, { recursive: true, force: true });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^::error title=web%3A User totals the cart,file=app\/models\/user\.rb,line=41::expected 90$/m);
+    expect(r.summary).toContain(`<a href="https://github.com/acme/shop/blob/${SHA}/app/models/user.rb#L41">app/models/user.rb:41</a>`);
+    expect(r.summary).toContain('… 1 frame in gem rspec-core');
   });
 
   it('several suites: the result output is the worst verdict, the results output has one entry each', async () => {

@@ -49,7 +49,7 @@ describe('real uploads in, real verdict out', () => {
     expect(r.code).toBe(1);
     const body = r.agentCalls.find((c) => c.args[0] === 'annotate')!.stdin;
     expect(body).toContain('failed — 2 failed tests</h3>');
-    expect(body).toContain('<strong>Checkout applies a &quot;SAVE10&quot; code</strong> · <code>./spec/checkout&#95;spec.rb&#58;9</code> · 20 ms — expected&#58; 90.0 &lt;got&gt; 100.0</summary>');
+    expect(body).toContain('<strong>Checkout applies a &quot;SAVE10&quot; code</strong> · <code>spec/checkout&#95;spec.rb&#58;9</code> · 20 ms — expected&#58; 90.0 &lt;got&gt; 100.0</summary>');
     expect(body).toContain('<strong>Checkout rounds &amp; formats prices</strong>');
   });
 });

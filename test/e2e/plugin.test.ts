@@ -55,11 +55,11 @@ describe('plugin: verdicts', () => {
     expect(call!.args).toEqual(['annotate', '--style', 'error', '--context', 'test-engine-gate']);
     expect(call!.stdin).toContain('<code>web</code> failed — 2 failed tests</h3>');
     // What the reviewer reads without opening anything: why each test failed.
-    expect(call!.stdin).toContain('<summary><strong>Cart totals</strong> · <code>./spec/cart&#95;spec.rb&#58;9</code> — expected 90, got 100</summary>');
+    expect(call!.stdin).toContain('<summary><strong>Cart totals</strong> · <code>spec/cart&#95;spec.rb&#58;9</code> — expected 90, got 100</summary>');
     expect(call!.stdin).not.toMatch(/checked in/);
     expect(call!.stdin).toContain('<strong>Login &lt;form&gt;</strong>');
     expect(r.stdout).toMatch(/\+\+\+ :x: Test Engine gate: web failed — 2 failed tests \(/);
-    expect(r.stdout).toMatch(/✗ Cart totals \(\.\/spec\/cart_spec\.rb:9\): expected 90, got 100/);
+    expect(r.stdout).toMatch(/✗ Cart totals \(spec\/cart_spec\.rb:9\): expected 90, got 100/);
     // Then step 5b: the muted list, and the failing tests of the build (neither test passed on a retry).
     expect(r.paths.slice(-3)).toEqual([
       `/runs/${RUN_ID}/failed_executions?per_page=100&include_failure_expanded=true`,

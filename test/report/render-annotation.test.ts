@@ -74,7 +74,7 @@ describe('renderAnnotation: what a reviewer reads', () => {
   it('shows why in the collapsed line: name, location, duration and the first line of the reason', () => {
     const body = renderAnnotation(failed([RSPEC]));
     expect(body).toContain(
-      '<summary><strong>Checkout applies a percentage discount code</strong> · <code>./spec/checkout/discount&#95;spec.rb&#58;42</code> · 1.28 s — expected&#58; 90.0</summary>',
+      '<summary><strong>Checkout applies a percentage discount code</strong> · <code>spec/checkout/discount&#95;spec.rb&#58;42</code> · 1.28 s — expected&#58; 90.0</summary>',
     );
   });
 
@@ -94,7 +94,7 @@ describe('renderAnnotation: what a reviewer reads', () => {
 
   it('keeps the backtrace apart from the message, first frames only, with a marker for the rest', () => {
     const body = renderAnnotation(failed([RSPEC]));
-    expect(body).toMatch(/<p><em>Backtrace<\/em><\/p>\n\n<pre>\.\/spec\/checkout\/discount_spec\.rb:42:in &#39;block&#39;\n/);
+    expect(body).toMatch(/<p><em>Backtrace<\/em><\/p>\n\n<pre>spec\/checkout\/discount_spec\.rb:42:in &#39;block&#39;\n/);
     expect(body).toContain("\n… 20 more backtrace lines</pre>");
     // The message lines are not in the backtrace block, and request_id is not taken for a frame.
     const backtrace = /<em>Backtrace<\/em><\/p>\n\n<pre>([\s\S]*?)<\/pre>/.exec(body)![1]!;

@@ -39,6 +39,8 @@ export interface RunOptions {
   readonly cliArgs?: string[];
   /** What the stand-in agent's `oidc request-token` does: print a JWT for the audience (default), or fail as an old agent would. */
   readonly oidc?: 'mint' | 'fail' | 'hang';
+  /** The directory the step runs in (the build's checkout); a fresh empty one by default. */
+  readonly cwd?: string;
   /** Called once the process is started, e.g. to send it a signal. */
   readonly onStart?: (child: ChildProcess) => void;
 }
@@ -108,8 +110,8 @@ export async function runPlugin(options: RunOptions = {}): Promise<RunResult> {
   const env = jobEnv(bin, options);
   const started = performance.now();
   const child = options.cliArgs
-    ? spawn(process.execPath, [BUNDLE, ...options.cliArgs], { cwd: work, env: env as NodeJS.ProcessEnv })
-    : spawn(BASH, [HOOK], { cwd: work, env: env as NodeJS.ProcessEnv });
+    ? spawn(process.execPath, [BUNDLE, ...options.cliArgs], { cwd: options.cwd ?? work, env: env as NodeJS.ProcessEnv })
+    : spawn(BASH, [HOOK], { cwd: options.cwd ?? work, env: env as NodeJS.ProcessEnv });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
