@@ -77,6 +77,8 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
   const flaky: ExcusedTest[] = [];
   const muted: ExcusedTest[] = [];
   const seen = new Set<string>();
+  /** A failing test that passed somewhere in the build, which the build's jobs could have shown to be a retry. */
+  let unjudgedRetry = false;
   let unexcused = 0;
   let example: string | undefined;
   let complete = true;
@@ -97,7 +99,7 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
           if (seen.has(test.id)) continue;
           seen.add(test.id);
           if (judgeRetries && test.executions_count_by_result.passed > 0) candidates.push(test);
-          else [unexcused, example] = [unexcused + 1, example ?? nameOf(test)];
+          else [unexcused, example, unjudgedRetry] = [unexcused + 1, example ?? nameOf(test), unjudgedRetry || test.executions_count_by_result.passed > 0];
         }
         // One unexcused failure decides the verdict: no need to read further.
         if (unexcused > 0) {
@@ -148,8 +150,10 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
 
   const counts = `${flaky.length} passed on retry, ${muted.length} muted`;
   if (unexcused > 0) {
-    const excuses = { flaky, muted, complete, ...(retriesNote ? { note: retriesNote } : {}) };
-    if (retriesNote) poll.log(retriesNote);
+    // Said where it changed something: a failing test passed elsewhere in the build, and could not be judged.
+    const note = unjudgedRetry ? retriesNote : undefined;
+    const excuses = { flaky, muted, complete, ...(note ? { note } : {}) };
+    if (note) poll.log(note);
     poll.log(`retries and mutes: ${complete ? '' : 'at least '}${unexcused} failing test${unexcused === 1 ? '' : 's'} without excuse, such as "${example}" (${counts}${complete ? '' : ' so far'})`);
     return { excuses, allExcused: false };
   }

@@ -4,6 +4,7 @@
  * without a failed test. Pure apart from what is passed in — the endpoints, the clock, the rate-limit budget, a
  * log function — so unit tests run it against a scripted API and a fake clock.
  */
+import { formatSeconds } from '../clock.js';
 import { ApiError, CancelledError, GateError } from '../errors.js';
 import { plural } from '../plural.js';
 import { EXCUSE_GRACE_MS, excuseFailures, type JobEvidence } from './excuse.js';
@@ -54,7 +55,7 @@ export async function runGate(deps: GateDeps, settings: GateSettings, plan: Suit
         {
           suite: EVERY_SUITE,
           verdict: 'inconclusive',
-          reason: `no Test Engine run in this build within ${Math.round(settings.timeoutMs / 1000)}s`,
+          reason: `no Test Engine run in this build within ${formatSeconds(settings.timeoutMs)}`,
           advice: [
             'Check that the test steps upload their results to Test Engine (a test collector, or the tests plugin) and ran in this build.',
             'Name the suites with suite-slug to wait for them by name.',
