@@ -106,6 +106,8 @@ export interface Fault {
   readonly match: RegExp;
   /** How many matching requests to fault (default: every one). */
   times?: number;
+  /** Matching requests to answer normally before the faults begin (default 0). */
+  after?: number;
   readonly fault: FaultKind;
 }
 
@@ -278,7 +280,7 @@ export async function startFakeTestEngine(options: FakeApiOptions): Promise<Fake
     const record = (status: number) =>
       requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, status, authorization: req.headers.authorization, at: clock() });
 
-    const fault = faults.find((f) => f.match.test(url.pathname + url.search) && (f.times === undefined || f.times > 0));
+    const fault = faults.find((f) => f.match.test(url.pathname + url.search) && (f.times === undefined || f.times > 0) && !(f.after && f.after-- > 0));
     if (fault) {
       if (fault.times !== undefined) fault.times--;
       record(fault.fault.kind === 'status' ? fault.fault.status : -1);

@@ -25,6 +25,9 @@ export interface SuitePlan {
   readonly fromBuild: boolean;
 }
 
+/** A read of the build after the wait (the jobs for a verdict, a late suite): one short try. */
+const BUILD_REREAD_MS = 5_000;
+
 /** The label of the outcome when the gate waited for the build's suites and none came. */
 export const EVERY_SUITE = 'every suite';
 
@@ -32,7 +35,11 @@ export const EVERY_SUITE = 'every suite';
 export async function runGate(deps: GateDeps, settings: GateSettings, plan: SuitePlan, progress: Map<string, SuiteProgress>): Promise<SuiteOutcome[]> {
   const start = deps.clock.now();
   const forSuite = plan.suites[0] ?? EVERY_SUITE;
-  const read = () => readBuild(deps, settings, Math.max(start + settings.timeoutMs, deps.clock.now() + EXCUSE_GRACE_MS), forSuite);
+  const deadline = start + settings.timeoutMs;
+  // While waiting, every read ends at the deadline; once a suite decided, a read of the build (its jobs for the
+  // verdict, a late suite) gets one short try even past it.
+  const read = () => readBuild(deps, settings, deadline, forSuite);
+  const reread = () => readBuild(deps, settings, Math.max(deadline, deps.clock.now() + BUILD_REREAD_MS), forSuite);
   let reading = await read();
   describeReading(deps, reading);
 
@@ -73,7 +80,7 @@ export async function runGate(deps: GateDeps, settings: GateSettings, plan: Suit
 
   const buildId = 'build' in reading ? reading.build.id : settings.lookup.kind === 'build' ? settings.lookup.buildId : undefined;
   const failedTests = 'build' in reading && buildId ? new FailedTestsByJob(deps.api, buildId, start + settings.timeoutMs + EXCUSE_GRACE_MS, forSuite) : undefined;
-  const view = new BuildView(reading, read, settings.jobId);
+  const view = new BuildView(reading, reread, settings.jobId);
   const evidence: JobEvidence = { build: view, failedTests };
   const gate = (suite: string) => {
     const p: SuiteProgress = { phase: 'finding' };

@@ -114,6 +114,15 @@ describe('verdicts at the edges', () => {
     expect(r.clock.time).toBeLessThanOrEqual(1_000 + 5_000);
   });
 
+  it('7. waiting for the build to name a suite ends at the deadline, even while its reads fail', async () => {
+    // The first read names no suite yet; every later one answers 503, which the transport would retry for a minute.
+    const failing: Fault = { match: /\/pipelines\/web\/builds\/42/, after: 1, fault: { kind: 'status', status: 503 } };
+    const r = await inProcess({ suites: [{ slug: 'web', runs: [] }], faults: [failing] }, { 'suite-slug': undefined, 'poll-interval': 0.5, timeout: 2 });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/build: no Test Engine run in this build yet/);
+    expect(r.clock.time).toBeLessThanOrEqual(2_000 + 1_000);
+  });
+
   it('8. a confirming read that fails at the timeout says the pass is unconfirmed, not that nothing was processed', async () => {
     const confirm: Fault = { match: new RegExp(`/runs/${RUN_ID}$`), fault: { kind: 'status', status: 502 } };
     const r = await inProcess({ suites: [{ slug: 'web', runs: [fakeRun([['finished', 'passed']])] }], faults: [confirm], builds: [] }, { timeout: 1, settle: 1 });
