@@ -140,6 +140,8 @@ export async function excuseFailures(poll: Poll, run: Run, failures: FailureList
       if (failedInJobs.has(test.id)) unexcused++;
       else flaky.push(excused(test));
     }
+    // A test a failed job lists that the failing tests did not (the lists disagree): a failure all the same.
+    for (const id of failedInJobs) if (!seen.has(id)) unexcused++;
   } catch (error) {
     if (!(error instanceof ApiError || error instanceof TransientApiError)) throw error;
     const why = describeError(error, poll.deps.secrets);

@@ -7,6 +7,7 @@
 import { formatSeconds } from '../clock.js';
 import { ApiError, CancelledError, GateError } from '../errors.js';
 import { plural } from '../plural.js';
+import { cleanLine } from '../sanitize.js';
 import { EXCUSE_GRACE_MS, excuseFailures, type JobEvidence } from './excuse.js';
 import { jobsWithoutFailedTests } from './failed-jobs.js';
 import { findRun } from './find-run.js';
@@ -102,7 +103,7 @@ export async function runGate(deps: GateDeps, settings: GateSettings, plan: Suit
   }
 
   const failedJobs = await jobsWithoutFailedTests(deps, await view.settled(), failedTests, settings.jobId);
-  if (failedJobs.length) deps.log(`build: ${plural(failedJobs.length, 'job')} failed without a failed test: ${failedJobs.map((j) => j.name).join(', ')}`);
+  if (failedJobs.length) deps.log(`build: ${plural(failedJobs.length, 'job')} failed without a failed test: ${failedJobs.map((j) => cleanLine(j.name, 100).text).join(', ')}`);
   return failedJobs.length ? outcomes.map((o) => ({ ...o, failedJobs })) : outcomes;
 }
 

@@ -14,11 +14,10 @@ import { cleanLine, cleanText, withoutWorkflowCommands } from '../sanitize.js';
 import type { Secrets } from '../secrets.js';
 import type { Env, Host } from './host.js';
 import { publishCheckRuns, type CheckRunSettings } from './github-checks.js';
-import { failureSpot, parseLocation } from './github-location.js';
+import { failureSpot } from './github-location.js';
 import { createLog, type Log } from './log.js';
 
 export type ActionsCore = typeof import('@actions/core');
-export { parseLocation };
 
 
 export type ActionResult = 'passed' | 'failed' | 'stale' | 'pending' | 'inconclusive' | 'error';

@@ -262,6 +262,13 @@ describe('excuseFailures (step 5b): sorting and paging', () => {
     expect((await excuse(pages, failuresOf('flaky')).outcome).verdict).toBe('passed');
   });
 
+  it('a test that a failed job lists is a failure even when the failing tests do not list it', async () => {
+    const build: Build = { id: 'b1', jobs: [{ id: 'j1', type: 'script', name: 'rspec', state: 'failed' }] };
+    const pages = { muted: [], failing: [{ tests: [test('flaky', 1)], more: false }], jobs: { j1: [{ tests: [test('hard', 0)], more: false }] } };
+    const outcome = await excuse(pages, failuresOf('flaky'), {}, build).outcome;
+    expect(outcome.verdict).toBe('failed');
+  });
+
   it('excuses nothing without an exact failure count to check against', async () => {
     const pages = { muted: [], failing: [{ tests: [test('flaky', 1, 100)], more: false }] };
     const outcome = await excuse(pages, { ...failuresOf('flaky'), total: 100, exact: false }).outcome;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SuiteOutcome } from '../../src/gate/verdict.js';
-import { actionResult, parseLocation } from '../../src/hosts/github.js';
+import { actionResult } from '../../src/hosts/github.js';
+import { parseLocation } from '../../src/hosts/github-location.js';
 
 describe('parseLocation (inline annotations)', () => {
   it.each([
